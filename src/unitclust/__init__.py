@@ -1,0 +1,8 @@
+"""unitclust: clustering hidden units of MLPs by upstream and downstream similarity.
+
+Reproduces Lange, Rolnick & Kording, "Clustering units in neural networks:
+upstream vs downstream information" (TMLR 2022).  The science contract is
+``shared/SPEC.md``; each module cites the paper's equations it implements.
+"""
+
+__version__ = "0.1.0"

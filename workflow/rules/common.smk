@@ -1,0 +1,72 @@
+# Helpers, configuration loading and validation shared by all rule files.
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package without pip install -e (see README)
+from unitclust.config import check_settings, describe_config_error, expand_sweeps
+
+
+# A --configfile replaces config.yaml; unset keys take the schema's defaults (the paper's values).
+if not config:
+
+    configfile: "config.yaml"
+
+
+SCHEMA = "../schemas/config.schema.yaml"
+with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml") as _fh:
+    _problem = describe_config_error(config, yaml.safe_load(_fh))
+if _problem:
+    raise WorkflowError(_problem)
+validate(config, SCHEMA)  # fills in defaults
+SETTINGS, SWEEP_ROWS = expand_sweeps(config["sweeps"])
+try:
+    check_settings(SETTINGS)
+except ValueError as _exc:
+    raise WorkflowError(f"Invalid configuration: {_exc}")
+
+DATASET = config["dataset"]["name"]
+R = f"results/{DATASET}"
+SEEDS = list(range(config["seeds"]))
+UNTRAINED = list(range(config["untrained_seeds"]))
+TRAINED_MODELS = [f"{s}/seed={seed}" for s in SETTINGS for seed in SEEDS]
+UNTRAINED_MODELS = [f"untrained/seed={seed}" for seed in UNTRAINED]
+MODELS = TRAINED_MODELS + UNTRAINED_MODELS
+ENVS = Path(workflow.basedir) / "envs"
+
+# Per-stage version stamps: bump one when that stage's numerics change, so exactly the
+# affected outputs rerun (Snakemake sees params changes, not edits to src/unitclust).
+STAGE_VERSION = {"data": 1, "train": 1, "similarity": 1, "cluster": 1, "compare": 1}
+
+
+wildcard_constraints:
+    setting=r"l2=[^/_]+_l1=[^/_]+_drop=[^/_]+",
+    seed=r"\d+",
+    model=r"(untrained|l2=[^/_]+_l1=[^/_]+_drop=[^/_]+)/seed=\d+",
+
+
+def setting_value(name):
+    """Params function: a hyperparameter parsed from the {setting} wildcard."""
+    key = {"l2": "l2", "l1": "l1", "dropout": "drop"}[name]
+
+    def get(wildcards):
+        fields = dict(part.split("=") for part in wildcards.setting.split("_"))
+        return float(fields[key])
+
+    return get
+
+
+def training_params():
+    t = config["training"]
+    return {k: t[k] for k in ("lr", "batch_size", "max_epochs", "lr_factor", "lr_patience",
+                              "patience", "val_fraction", "monitor")}
+
+
+def model_files(name, models=None):
+    return [f"{R}/models/{m}/{name}" for m in (MODELS if models is None else models)]
+
+
+def all_targets():
+    return model_files("metrics.json")
