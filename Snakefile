@@ -8,6 +8,9 @@ min_version("9.0")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/similarity.smk"
+include: "workflow/rules/cluster.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:

@@ -6,8 +6,11 @@ step can also be run (and tested) from Python without Snakemake.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+
+import numpy as np
 
 from . import io
 from .data import load_dataset, to_tensors, train_val_split
@@ -50,3 +53,181 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
                                     **io.provenance()})
     io.write_json(metrics_path, metrics)
     return metrics
+
+
+# ------------------------------------------------------------------ HDF5 helpers
+def _h5_write(path, fill, attrs: dict) -> None:
+    """Write an HDF5 file atomically: ``fill(h5file)`` adds the datasets; root attrs get provenance."""
+    import h5py
+
+    with io.atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for k, v in {**attrs, "git_hash": io.git_hash(), "unitclust_version": io.versions()["unitclust"],
+                         "versions": json.dumps(io.versions(), sort_keys=True)}.items():
+                f.attrs[k] = v
+            fill(f)
+
+
+def open_h5(path):
+    """Open a workflow HDF5 file read-only, with a clear error for a corrupt or truncated file."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"HDF5 file {path} is unreadable or truncated ({exc}). Delete it and rerun.") from exc
+
+
+def read_h5_matrices(path) -> tuple[dict, dict[str, dict[str, object]]]:
+    """Root attrs and ``{"layer1": {measure: array}}`` of a similarity/cluster file."""
+    out: dict[str, dict] = {}
+    with open_h5(path) as f:
+        attrs = dict(f.attrs)
+        try:
+            for lname in sorted(k for k in f if k.startswith("layer")):
+                out[lname] = {m: (f[lname][m][()], dict(f[lname][m].attrs)) for m in f[lname]}
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ValueError(f"HDF5 file {path} is corrupt ({exc}). Delete it and rerun.") from exc
+    return attrs, out
+
+
+def layer_names(groups: dict) -> list[str]:
+    return sorted(groups, key=lambda s: int(s.removeprefix("layer")))
+
+
+# ------------------------------------------------------------------ similarity
+def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placement="averaged",
+                   normalization="max", eps=1e-12, batch_size=1000, device="auto", threads=1) -> None:
+    """The eight similarity matrices of every hidden layer of one model, on the test split (SPEC section 3)."""
+    import torch
+
+    from .devices import lease_device
+    from .runtime import set_threads
+    from .similarity import FAMILY, MEASURES, similarity_matrices
+
+    set_threads(threads)
+    ckpt = io.load_checkpoint(model_path)
+    arrays = load_dataset(data_path)
+    model = io.model_from_checkpoint(ckpt)
+    finite = all(torch.isfinite(v).all() for v in model.state_dict().values())
+    with lease_device(device) as dev:
+        x, _ = to_tensors(arrays, "test", dev)
+        if finite:
+            layers = similarity_matrices(model.to(dev), x, abs_placement=abs_placement,
+                                         normalization=normalization, eps=eps, batch_size=batch_size)
+        else:  # diverged weights: record NaN matrices with a status instead of crashing
+            layers = [{m: np.full((n, n), np.nan) for m in MEASURES} for n in model.hidden]
+    common = {"abs_placement": abs_placement, "normalization": normalization, "eps": eps,
+              "n_inputs": len(x), "split": "test"}
+
+    def fill(f):
+        for li, mats in enumerate(layers, start=1):
+            g = f.create_group(f"layer{li}")
+            for m in MEASURES:
+                d = g.create_dataset(m, data=np.asarray(mats[m], dtype=np.float64))
+                d.attrs.update({"measure": m, "family": FAMILY[m], "normalized": m.endswith("_norm"), **common})
+
+    _h5_write(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
+                               "status": "ok" if finite else "diverged", "device": str(dev), **common})
+
+
+# ------------------------------------------------------------------ clustering
+def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5000, target_entropy=0.15,
+                restarts=1, seed=0, mc_only_fraction=0.05, mc_only_steps=1000) -> None:
+    """Cluster every (layer, measure) matrix of one similarity file (SPEC section 4)."""
+    from .modularity import cluster_matrix, monte_carlo_only, stable_seed
+
+    attrs, layers = read_h5_matrices(sim_path)
+    status = str(attrs.get("status", "ok"))
+    results = {}
+    for lname in layer_names(layers):
+        for m, (S, _) in layers[lname].items():
+            name = f"{sim_path}:{lname}/{m}"
+            s = stable_seed(seed, model_id, lname, m)
+            if status != "ok":
+                results[lname, m] = dict(labels=np.full(len(S), -1, np.int64), q=np.nan, q_init=np.nan,
+                                         q_mc_only=np.nan, n_clusters=np.nan, n_unused=len(S),
+                                         status=status, seed=s)
+                continue
+            r = cluster_matrix(S, seed=s, method=method, n_steps=mc_steps, target_entropy=target_entropy,
+                               restarts=restarts, name=name)
+            sampled = stable_seed(seed, "mc_only", model_id, lname, m) / 2.0**63 < mc_only_fraction
+            q_mc = (monte_carlo_only(S, seed=s, n_steps=mc_only_steps, target_entropy=target_entropy)
+                    if sampled and r.status == "ok" else np.nan)
+            results[lname, m] = dict(labels=r.labels, q=r.q, q_init=r.q_init, q_mc_only=q_mc,
+                                     n_clusters=r.n_clusters, n_unused=r.n_unused, status=r.status, seed=r.seed)
+
+    def fill(f):
+        for (lname, m), res in results.items():
+            d = f.require_group(lname).create_dataset(m, data=np.asarray(res.pop("labels"), dtype=np.int64))
+            d.attrs.update({k: (float(v) if isinstance(v, float) else v) for k, v in res.items()})
+
+    _h5_write(out_path, fill, {"model": model_id, "method": method, "mc_steps": mc_steps,
+                               "target_entropy": target_entropy, "restarts": restarts, "seed": seed,
+                               "status": status, "source": str(sim_path)})
+
+
+# ------------------------------------------------------------------ comparing clusterings
+def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", alpha=0.9, r=1.0) -> None:
+    """8x8 element-centric similarity between the measures' cluster assignments, per layer (SPEC section 5)."""
+    from .compare import similarity_matrix
+    from .measures import MEASURES
+
+    attrs, layers = read_h5_matrices(clusters_path)
+    mats = {lname: similarity_matrix({m: lab for m, (lab, _) in layers[lname].items()}, MEASURES,
+                                     unused=unused, alpha=alpha, r=r)
+            for lname in layer_names(layers)}
+
+    def fill(f):
+        for lname, mat in mats.items():
+            d = f.create_dataset(lname, data=mat)
+            d.attrs["measures"] = list(MEASURES)
+
+    _h5_write(out_path, fill, {"model": model_id, "unused": unused, "alpha": alpha, "r": r,
+                               "measures": list(MEASURES), "status": str(attrs.get("status", "ok"))})
+
+
+# ------------------------------------------------------------------ tables
+def write_csv(df, path) -> None:
+    with io.atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def model_id_of(path: str) -> str:
+    """'results/x/models/<setting>/seed=3/clusters.h5' -> '<setting>/seed=3'."""
+    parts = str(path).split("/")
+    return "/".join(parts[-3:-1])
+
+
+def metrics_table_from_files(paths, out_path, *, accuracy_cutoff: float):
+    from .tables import metrics_table
+
+    df = metrics_table({model_id_of(p): io.read_json(p) for p in paths}, accuracy_cutoff)
+    write_csv(df, out_path)
+    return df
+
+
+def read_metrics_csv(path):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"table {path} is unreadable ({exc}). Delete it and rerun.") from exc
+
+
+def modularity_table_from_files(cluster_paths, metrics_path, out_path):
+    from .tables import modularity_table
+
+    clusters = {model_id_of(p): read_h5_matrices(p)[1] for p in cluster_paths}
+    write_csv(modularity_table(clusters, read_metrics_csv(metrics_path)), out_path)
+
+
+def cluster_similarity_table_from_files(paths, metrics_path, out_path):
+    from .tables import cluster_similarity_table
+
+    mats = {}
+    for p in paths:
+        with open_h5(p) as f:
+            mats[model_id_of(p)] = {k: (f[k][()], [str(m) for m in f[k].attrs["measures"]]) for k in f}
+    write_csv(cluster_similarity_table(mats, read_metrics_csv(metrics_path)), out_path)

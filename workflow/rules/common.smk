@@ -68,5 +68,8 @@ def model_files(name, models=None):
     return [f"{R}/models/{m}/{name}" for m in (MODELS if models is None else models)]
 
 
+TABLES = ["sweeps", "metrics", "modularity", "cluster_similarity"]
+
+
 def all_targets():
-    return model_files("metrics.json")
+    return [f"{R}/tables/{t}.csv" for t in TABLES]

@@ -1,0 +1,92 @@
+"""Tidy tables, one row per observation: the workflow's public interface (columns in README.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .measures import FAMILY
+
+METRIC_COLUMNS = ["model", "setting", "seed", "trained", "l2", "l1", "dropout", "train_loss", "train_acc",
+                  "val_loss", "val_acc", "test_loss", "test_acc", "sum_abs_w", "sum_sq_w", "sparsity",
+                  "nuclear_norm", "epochs", "best_epoch", "wall_time_s", "device", "diverged", "valid",
+                  "git_hash"]
+KEY_COLUMNS = ["model", "setting", "seed", "trained"]
+MODULARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure", "family", "normalized", "q", "q_init", "q_mc_only",
+                                    "n_clusters", "n_unused", "n_units", "status", "valid"]
+CLUSTER_SIMILARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure_a", "measure_b", "similarity", "valid"]
+SWEEP_COLUMNS = ["sweep", "parameter", "value", "setting", "l2", "l1", "dropout"]
+
+
+def split_model_id(model: str) -> tuple[str, int]:
+    """'l2=1e-05_l1=0_drop=0.5/seed=3' -> ('l2=1e-05_l1=0_drop=0.5', 3)."""
+    setting, seed = model.rsplit("/", 1)
+    return setting, int(seed.removeprefix("seed="))
+
+
+def metrics_table(records: dict[str, dict], accuracy_cutoff: float) -> pd.DataFrame:
+    """One row per model from its metrics JSON; ``valid`` = not diverged and (untrained or test_acc >= cutoff)."""
+    rows = []
+    for model, rec in records.items():
+        setting, seed = split_model_id(model)
+        hp = rec.get("hparams", {})
+        trained = bool(rec.get("trained", True))
+        row = {"model": model, "setting": setting, "seed": seed, "trained": trained,
+               "l2": hp.get("l2") if trained else np.nan, "l1": hp.get("l1") if trained else np.nan,
+               "dropout": hp.get("dropout") if trained else np.nan}
+        row.update({c: rec.get(c) for c in METRIC_COLUMNS if c not in row and c != "valid"})
+        acc = rec.get("test_acc")
+        row["valid"] = bool(not rec.get("diverged", False)
+                            and (not trained or (acc is not None and np.isfinite(acc) and acc >= accuracy_cutoff)))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def _validity(metrics: pd.DataFrame) -> dict[str, bool]:
+    return dict(zip(metrics["model"], metrics["valid"].astype(bool)))
+
+
+def modularity_table(clusters: dict[str, dict], metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per model x layer x measure from the cluster files' attributes.
+
+    ``clusters[model]`` maps ``"layerL"`` to ``{measure: (labels, attrs)}``.
+    """
+    valid = _validity(metrics)
+    rows = []
+    for model, layers in clusters.items():
+        setting, seed = split_model_id(model)
+        for lname, measures in layers.items():
+            for m, (labels, a) in measures.items():
+                rows.append({"model": model, "setting": setting, "seed": seed, "trained": setting != "untrained",
+                             "layer": int(lname.removeprefix("layer")), "measure": m, "family": FAMILY[m],
+                             "normalized": m.endswith("_norm"), "q": a["q"], "q_init": a["q_init"],
+                             "q_mc_only": a["q_mc_only"], "n_clusters": a["n_clusters"],
+                             "n_unused": int(a["n_unused"]), "n_units": len(labels), "status": str(a["status"]),
+                             "valid": valid.get(model, False) and str(a["status"]) == "ok"})
+    return pd.DataFrame(rows, columns=MODULARITY_COLUMNS)
+
+
+def cluster_similarity_table(matrices: dict[str, dict[str, tuple[np.ndarray, list[str]]]],
+                             metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per model x layer x ordered measure pair from the 8x8 matrices."""
+    valid = _validity(metrics)
+    rows = []
+    for model, layers in matrices.items():
+        setting, seed = split_model_id(model)
+        for lname, (mat, measures) in layers.items():
+            for i, a in enumerate(measures):
+                for j, b in enumerate(measures):
+                    rows.append({"model": model, "setting": setting, "seed": seed,
+                                 "trained": setting != "untrained", "layer": int(lname.removeprefix("layer")),
+                                 "measure_a": a, "measure_b": b, "similarity": float(mat[i, j]),
+                                 "valid": valid.get(model, False)})
+    return pd.DataFrame(rows, columns=CLUSTER_SIMILARITY_COLUMNS)
+
+
+def sweeps_table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+
+
+def n_excluded(metrics: pd.DataFrame) -> int:
+    """Trained models kept on disk but excluded from modularity / cluster-similarity figures."""
+    return int((metrics["trained"].astype(bool) & ~metrics["valid"].astype(bool)).sum())

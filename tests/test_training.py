@@ -1,0 +1,102 @@
+"""Model, penalty, metrics and the training protocol (SPEC section 2) on tiny data."""
+import math
+
+import pytest
+import torch
+
+from unitclust.models import MLP, build_model
+from unitclust.training import TrainConfig, evaluate, penalty, train, weight_stats
+
+
+def test_architecture_and_paired_init():
+    a = build_model(8, [5, 4], 3, dropout=0.0, seed=1)
+    b = build_model(8, [5, 4], 3, dropout=0.5, seed=1)
+    c = build_model(8, [5, 4], 3, dropout=0.0, seed=2)
+    assert [tuple(w.shape) for w in a.weight_matrices()] == [(5, 8), (4, 5), (3, 4)]
+    for (k, v), (_, w) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(v, w), k
+    assert not torch.equal(a.linears[0].weight, c.linears[0].weight)
+
+
+def test_build_model_leaves_global_rng_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    build_model(4, [3], 2, 0.0, seed=5)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_bad_widths():
+    with pytest.raises(ValueError):
+        MLP(4, [0], 2)
+
+
+def test_penalty_is_weights_only_without_half():
+    m = MLP(2, [2], 1)
+    with torch.no_grad():
+        for lin in m.linears:
+            lin.weight.fill_(2.0)
+            lin.bias.fill_(100.0)
+    n_w = 2 * 2 + 2 * 1
+    assert penalty(m, l1=0.1, l2=0.0).item() == pytest.approx(0.1 * 2 * n_w)
+    assert penalty(m, l1=0.0, l2=0.1).item() == pytest.approx(0.1 * 4 * n_w)
+
+
+def test_weight_stats():
+    m = MLP(2, [2], 1)
+    with torch.no_grad():
+        m.linears[0].weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 4.0]]))
+        m.linears[1].weight.copy_(torch.tensor([[1e-4, 0.0]]))
+    s = weight_stats(m)
+    assert s["sum_abs_w"] == pytest.approx(7.0001)
+    assert s["sum_sq_w"] == pytest.approx(25.0, rel=1e-6)
+    assert s["sparsity"] == pytest.approx(4 / 6)
+    assert s["nuclear_norm"] == pytest.approx(7.0 + 1e-4)
+
+
+def _blobs(n=120, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x = torch.randn(n, 6, generator=g) * 0.3 + torch.nn.functional.one_hot(y, 6).float()
+    return x, y
+
+
+def test_training_learns_and_keeps_best_checkpoint():
+    x, y = _blobs()
+    m = build_model(6, [8], 3, 0.0, seed=0)
+    before = evaluate(m, x[100:], y[100:])[0]
+    rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=1e-5, seed=0,
+                cfg=TrainConfig(batch_size=20, max_epochs=30, lr=1e-2))
+    after = evaluate(m, x[100:], y[100:])[0]
+    assert after < before and not rec["diverged"]
+    assert rec["best_val_objective"] == pytest.approx(after + penalty(m, 0.0, 1e-5).item(), rel=1e-5)
+
+
+def test_early_stopping_stops_before_max_epochs():
+    x, y = _blobs()
+    m = build_model(6, [8], 3, 0.0, seed=0)
+    rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=0.0, seed=0,
+                cfg=TrainConfig(batch_size=20, max_epochs=500, lr=5e-2, patience=2, lr_patience=1))
+    assert rec["epochs"] < 500 and rec["epochs"] - rec["best_epoch"] == 2
+
+
+def test_training_is_deterministic():
+    x, y = _blobs()
+    states = []
+    for _ in range(2):
+        m = build_model(6, [8], 3, 0.3, seed=4)
+        train(m, x[:100], y[:100], x[100:], y[100:], l1=1e-4, l2=1e-4, seed=4,
+              cfg=TrainConfig(batch_size=20, max_epochs=5))
+        states.append(m.state_dict())
+    for k in states[0]:
+        assert torch.equal(states[0][k], states[1][k])
+
+
+def test_divergence_is_flagged_not_raised():
+    x, y = _blobs()
+    m = build_model(6, [8], 3, 0.0, seed=0)
+    rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=1e39, seed=0,
+                cfg=TrainConfig(batch_size=20, max_epochs=5, lr=10.0))
+    assert rec["diverged"]
+    assert all(torch.isfinite(v).all() for v in m.state_dict().values())  # best finite state restored
+    assert math.isfinite(evaluate(m, x, y)[0])

@@ -1,0 +1,66 @@
+rule table_sweeps:
+    output:
+        f"{R}/tables/sweeps.csv",
+    params:
+        rows=SWEEP_ROWS,
+    log:
+        f"{R}/logs/tables/sweeps.log",
+    benchmark:
+        f"{R}/benchmarks/tables/sweeps.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/table_sweeps.py"
+
+
+rule table_metrics:
+    input:
+        model_files("metrics.json"),
+    output:
+        f"{R}/tables/metrics.csv",
+    params:
+        accuracy_cutoff=config["analysis"]["accuracy_cutoff"],
+    log:
+        f"{R}/logs/tables/metrics.log",
+    benchmark:
+        f"{R}/benchmarks/tables/metrics.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/table_metrics.py"
+
+
+rule table_modularity:
+    input:
+        clusters=model_files("clusters.h5"),
+        metrics=rules.table_metrics.output[0],
+    output:
+        f"{R}/tables/modularity.csv",
+    log:
+        f"{R}/logs/tables/modularity.log",
+    benchmark:
+        f"{R}/benchmarks/tables/modularity.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/table_modularity.py"
+
+
+rule table_cluster_similarity:
+    input:
+        comparisons=model_files("cluster_similarity.h5"),
+        metrics=rules.table_metrics.output[0],
+    output:
+        f"{R}/tables/cluster_similarity.csv",
+    log:
+        f"{R}/logs/tables/cluster_similarity.log",
+    benchmark:
+        f"{R}/benchmarks/tables/cluster_similarity.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/table_cluster_similarity.py"
