@@ -100,7 +100,7 @@ def describe_config_error(config: dict, schema: dict) -> str | None:
     """
     import jsonschema
 
-    validator = jsonschema.Draft7Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
         return None

@@ -231,3 +231,36 @@ def cluster_similarity_table_from_files(paths, metrics_path, out_path):
         with open_h5(p) as f:
             mats[model_id_of(p)] = {k: (f[k][()], [str(m) for m in f[k].attrs["measures"]]) for k in f}
     write_csv(cluster_similarity_table(mats, read_metrics_csv(metrics_path)), out_path)
+
+
+# ------------------------------------------------------------------ figures
+def load_tables(**paths):
+    """Read the named CSV tables (clear error if one is unreadable)."""
+    return {name: read_metrics_csv(p) for name, p in paths.items()}
+
+
+def example_matrices(sim_paths, cluster_paths, titles, *, measure: str, layer: int = 1) -> list[dict]:
+    """Fig. 3's example row: normalized adjacency A~ (eq. 7) of one layer, units sorted by cluster."""
+    examples = []
+    for sim, clu, title in zip(sim_paths, cluster_paths, titles):
+        with open_h5(sim) as f:
+            S = f[f"layer{layer}"][measure][()]
+        with open_h5(clu) as f:
+            d = f[f"layer{layer}"][measure]
+            labels, q = d[()], float(d.attrs["q"])
+        A = np.array(S, dtype=np.float64)
+        np.fill_diagonal(A, 0.0)
+        total = A.sum()
+        A = A / total if total > 0 else A
+        key = np.where(labels < 0, labels.max(initial=0) + 1, labels)
+        order = np.argsort(key, kind="stable")
+        sizes = np.bincount(key[order] - key.min()) if len(key) else np.array([])
+        examples.append({"title": title, "matrix": A[np.ix_(order, order)], "q": q,
+                         "boundaries": np.cumsum(sizes[sizes > 0])[:-1].tolist()})
+    return examples
+
+
+def save_figure(fig, pdf_path, png_path, dpi) -> None:
+    from .plotting import save_figure as _save
+
+    _save(fig, pdf_path, png_path, dpi=dpi)

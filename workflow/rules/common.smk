@@ -71,5 +71,29 @@ def model_files(name, models=None):
 TABLES = ["sweeps", "metrics", "modularity", "cluster_similarity"]
 
 
+
+def example_models():
+    """Fig. 3's example row: seed 0 at up to 4 evenly spaced strengths of the example sweep."""
+    rows = sorted((r for r in SWEEP_ROWS if r["sweep"] == config["plots"]["example_sweep"]),
+                  key=lambda r: r["value"])
+    if not rows:
+        return [], []
+    picks = sorted({round(i * (len(rows) - 1) / 3) for i in range(4)})
+    chosen = [rows[i] for i in picks]
+    return [f"{r['setting']}/seed=0" for r in chosen], [f"{r['parameter']}={r['value']:.3g}" for r in chosen]
+
+
+EXAMPLE_MODELS, EXAMPLE_TITLES = example_models()
+FIGURES = ["fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5"]
+
+
+def figure_outputs(name):
+    return {
+        "pdf": f"{R}/figures/{name}.pdf",
+        "png": report(f"{R}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures",
+                      labels={"figure": name}),
+    }
+
+
 def all_targets():
-    return [f"{R}/tables/{t}.csv" for t in TABLES]
+    return [f"{R}/tables/{t}.csv" for t in TABLES] + [f"{R}/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")]

@@ -1,0 +1,138 @@
+rule fig3:
+    input:
+        modularity=f"{R}/tables/modularity.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+        metrics=f"{R}/tables/metrics.csv",
+        sims=[f"{R}/models/{m}/similarity.h5" for m in EXAMPLE_MODELS],
+        clusters=[f"{R}/models/{m}/clusters.h5" for m in EXAMPLE_MODELS],
+    output:
+        **figure_outputs("fig3"),
+    params:
+        dpi=config["plots"]["dpi"],
+        titles=EXAMPLE_TITLES,
+        measure=config["plots"]["example_measure"],
+    log:
+        f"{R}/logs/figures/fig3.log",
+    benchmark:
+        f"{R}/benchmarks/figures/fig3.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/fig3.py"
+
+
+rule fig4:
+    input:
+        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
+        metrics=f"{R}/tables/metrics.csv",
+    output:
+        **figure_outputs("fig4"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/fig4.log",
+    benchmark:
+        f"{R}/benchmarks/figures/fig4.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/fig4.py"
+
+
+rule figS1:
+    input:
+        metrics=f"{R}/tables/metrics.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+    output:
+        **figure_outputs("figS1"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/figS1.log",
+    benchmark:
+        f"{R}/benchmarks/figures/figS1.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/figS1.py"
+
+
+rule figS2:
+    input:
+        modularity=f"{R}/tables/modularity.csv",
+    output:
+        **figure_outputs("figS2"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/figS2.log",
+    benchmark:
+        f"{R}/benchmarks/figures/figS2.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/figS2.py"
+
+
+rule figS3:
+    input:
+        modularity=f"{R}/tables/modularity.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+        metrics=f"{R}/tables/metrics.csv",
+    output:
+        **figure_outputs("figS3"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/figS3.log",
+    benchmark:
+        f"{R}/benchmarks/figures/figS3.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/figS3.py"
+
+
+rule figS4:
+    input:
+        modularity=f"{R}/tables/modularity.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+        metrics=f"{R}/tables/metrics.csv",
+    output:
+        **figure_outputs("figS4"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/figS4.log",
+    benchmark:
+        f"{R}/benchmarks/figures/figS4.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/figS4.py"
+
+
+rule figS5:
+    input:
+        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+        metrics=f"{R}/tables/metrics.csv",
+    output:
+        **figure_outputs("figS5"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/figS5.log",
+    benchmark:
+        f"{R}/benchmarks/figures/figS5.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/figS5.py"
