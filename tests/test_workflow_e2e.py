@@ -1,59 +1,124 @@
-"""End to end: the real Snakefile on a tiny digits config in a temporary directory."""
-import os
-
+"""End to end: the real workflow on a tiny digits config in a temporary copy of the project."""
 import pytest
 
-from workflow_helpers import planned_jobs, snakemake, write_config
+from workflow_helpers import (FIGURE_RULES, TABLE_RULES, copy_project, planned_jobs, planned_rules,
+                              result_files, snakemake, write_config)
 
 pytestmark = pytest.mark.e2e
 
 PER_MODEL = ["model.pt", "metrics.json", "similarity.h5", "clusters.h5", "cluster_similarity.h5"]
+R = "results/digits"
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tiny")
-    write_config(work)
+    work = copy_project(tmp_path_factory.mktemp("tiny"))
+    write_config(work, "tiny.yaml")
     snakemake(work, "--cores", "2")
     return work
 
 
-def outputs(work):
-    return sorted(p for p in (work / "results").rglob("*") if p.is_file() and "/logs/" not in str(p)
-                  and "/benchmarks/" not in str(p))
-
-
 def test_every_model_has_every_output(tiny):
-    models = tiny / "results/digits/models"
-    dirs = sorted(p.parent for p in models.rglob("model.pt"))
-    # 3 settings x 1 seed + 2 untrained
-    assert len(dirs) == 5
+    dirs = sorted(p.parent for p in (tiny / R / "models").rglob("model.pt"))
+    assert len(dirs) == 5  # 3 settings x 1 seed + 2 untrained
     for d in dirs:
         for name in PER_MODEL:
             assert (d / name).stat().st_size > 0, d / name
     for table in ("sweeps", "metrics", "modularity", "cluster_similarity"):
-        assert (tiny / f"results/digits/tables/{table}.csv").stat().st_size > 0
+        assert (tiny / R / f"tables/{table}.csv").stat().st_size > 0
 
 
 def test_second_run_does_nothing_and_touches_nothing(tiny):
-    before = {p: p.stat().st_mtime_ns for p in outputs(tiny)}
+    before = {p: p.stat().st_mtime_ns for p in result_files(tiny)}
     proc = snakemake(tiny, "--cores", "2")
     assert "Nothing to be done" in proc.stdout + proc.stderr
-    after = {p: p.stat().st_mtime_ns for p in outputs(tiny)}
-    assert before == after
+    assert before == {p: p.stat().st_mtime_ns for p in result_files(tiny)}
 
 
 def test_one_more_seed_schedules_only_the_new_models_jobs(tiny):
     cfg = write_config(tiny, "plus_seed.yaml", seeds=2)
-    proc = snakemake(tiny, "-n", "--cores", "2", config=cfg)
-    jobs = planned_jobs(proc.stdout)
+    jobs = planned_jobs(snakemake(tiny, "-n", config=cfg).stdout)
     per_model = [(r, o) for r, o in jobs if "/models/" in o]
-    assert per_model, proc.stdout
     assert all("/seed=1/" in o and "untrained" not in o for _, o in per_model), per_model
     assert sorted({r for r, _ in per_model}) == ["cluster", "compare", "similarity", "train"]
-    assert len([1 for r, _ in per_model if r == "train"]) == 3  # one new model per setting
-    assert {r for r, o in jobs if "/models/" not in o} <= {"table_metrics", "table_modularity",
-                                                          "table_cluster_similarity", "all"} | FIGURE_RULES
+    assert sum(r == "train" for r, _ in per_model) == 3  # one new model per setting
+    assert {r for r, o in jobs if "/models/" not in o} <= TABLE_RULES | FIGURE_RULES | {"all"}
 
 
-FIGURE_RULES = {"fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5"}
+def test_deleted_figure_is_rebuilt_by_exactly_one_job(tiny):
+    (tiny / R / "figures/figS2.png").unlink()
+    target = f"{R}/figures/figS2.png"
+    assert planned_jobs(snakemake(tiny, "-n", target).stdout) == [("figS2", f"{R}/figures/figS2.pdf")]
+    proc = snakemake(tiny, "--cores", "1", target)
+    assert "1 of 1 steps (100%) done" in proc.stderr + proc.stdout
+    assert (tiny / R / "figures/figS2.png").exists()
+
+
+def test_plotting_option_reruns_only_figures(tiny):
+    cfg = write_config(tiny, "dpi.yaml", plots__dpi=61)
+    assert planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"} == FIGURE_RULES
+
+
+def test_accuracy_cutoff_reruns_only_tables_and_figures(tiny):
+    cfg = write_config(tiny, "cutoff.yaml", analysis__accuracy_cutoff=0.5)
+    rules = planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"}
+    assert "table_metrics" in rules and rules <= TABLE_RULES | FIGURE_RULES
+
+
+def test_monte_carlo_steps_rerun_clustering_and_below_only(tiny):
+    cfg = write_config(tiny, "steps.yaml", clustering__mc_steps=150)
+    rules = planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"}
+    assert {"cluster", "compare", "table_modularity"} <= rules
+    assert not rules & {"data", "train", "init_untrained", "similarity", "table_metrics", "table_sweeps"}
+
+
+def test_editing_one_figure_script_reruns_only_that_figure(tiny):
+    script = tiny / "workflow/scripts/figS4.py"
+    original = script.read_text()
+    script.write_text(original + "\n# an edit\n")
+    try:
+        rules = planned_rules(snakemake(tiny, "-n").stdout) - {"all"}
+    finally:
+        script.write_text(original)
+    assert rules == {"figS4"}
+
+
+def test_pngs_open_and_are_not_blank(tiny):
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    for name in sorted(FIGURE_RULES):
+        img = mpimg.imread(tiny / R / f"figures/{name}.png")
+        h, w = img.shape[:2]
+        assert h >= 150 and w >= 200, (name, img.shape)
+        gray = img[..., :3].mean(axis=2)
+        assert gray.std() > 0.02 and (gray < 0.9).mean() > 0.01, name
+        assert (tiny / R / f"figures/{name}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_report_builds(tiny):
+    snakemake(tiny, "--report", str(tiny / "report.html"))
+    html = (tiny / "report.html").read_text(errors="replace")
+    assert len(html) > 10_000 and "figS1" in html
+
+
+def test_tables_match_the_documented_contract(tiny):
+    import pandas as pd
+
+    from unitclust import tables
+
+    expected = {"sweeps": tables.SWEEP_COLUMNS, "metrics": tables.METRIC_COLUMNS,
+                "modularity": tables.MODULARITY_COLUMNS, "cluster_similarity": tables.CLUSTER_SIMILARITY_COLUMNS}
+    for name, cols in expected.items():
+        df = pd.read_csv(tiny / R / f"tables/{name}.csv")
+        assert list(df.columns) == cols, name
+    mod = pd.read_csv(tiny / R / "tables/modularity.csv")
+    assert len(mod) == 5 * 2 * 8  # models x layers x measures
+    sim = pd.read_csv(tiny / R / "tables/cluster_similarity.csv")
+    assert len(sim) == 5 * 2 * 64
+
+
+def test_each_job_imported_only_what_its_conda_env_provides(tiny):
+    from test_envs import check_audit
+
+    check_audit(tiny / ".import-audit")

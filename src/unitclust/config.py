@@ -104,7 +104,13 @@ def describe_config_error(config: dict, schema: dict) -> str | None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
         return None
-    key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in known]
+        key = ".".join(path + extra[:1])
+        return f"Invalid configuration at '{key}': unknown key (allowed keys here: {', '.join(known)})"
+    key = ".".join(path) or "<top level>"
     allowed = None
     for node in (error.schema, error.parent.schema if error.parent is not None else None):
         if isinstance(node, dict):
@@ -113,8 +119,5 @@ def describe_config_error(config: dict, schema: dict) -> str | None:
             allowed = allowed or node.get("description")
         if allowed:
             break
-    if allowed is None and error.validator == "additionalProperties":
-        props = error.schema.get("properties", {})
-        allowed = "known keys: " + ", ".join(props) if props else None
     msg = f"Invalid configuration at '{key}': {error.message}"
     return msg + (f" (allowed: {allowed})" if allowed else "")

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sys
 import traceback
+from pathlib import Path
+
+AUDIT_ENV = "UNITCLUST_IMPORT_AUDIT"
+
+
+def _record_imports(rule: str) -> None:
+    """With $UNITCLUST_IMPORT_AUDIT set to a folder, record the top-level modules this job imported
+    (tests/test_envs.py checks them against the rule's conda environment)."""
+    folder = os.environ.get(AUDIT_ENV)
+    if not folder:
+        return
+    names = sorted({name.split(".")[0] for name in list(sys.modules)})
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"{rule}.{os.getpid()}.json").write_text(json.dumps({"rule": rule, "modules": names}))
 
 
 def run_script(main, snakemake) -> None:
@@ -19,6 +35,7 @@ def run_script(main, snakemake) -> None:
     with stream as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
         try:
             main(snakemake)
+            _record_imports(snakemake.rule)
         except Exception as exc:  # noqa: BLE001 - report every failure the same way
             traceback.print_exc()
             sys.__stderr__.write(f"\nERROR in rule {snakemake.rule}: {type(exc).__name__}: {exc}\n"

@@ -1,0 +1,156 @@
+"""Conda environments: exact pins equal to pyproject.toml, and every import of every rule provided.
+
+Conda channels are unreachable here, so the environments cannot be solved; these checks are
+static (versions, declared imports) plus one dynamic check: the modules each rule's job really
+imported during the end-to-end run must be provided by that rule's environment.
+"""
+import ast
+import functools
+import json
+import re
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_TO_PIP = {"pytorch": "torch", "matplotlib-base": "matplotlib", "python-igraph": "igraph"}
+IMPORT_TO_PIP = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow"}
+NOT_CHECKED = {"python", "pip"}
+
+
+def pins() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    out = {}
+    for req in reqs:
+        name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^;\s]+)", req.strip()).groups()
+        out[name.lower()] = version
+    return out
+
+
+def env_packages(env: str) -> dict[str, str]:
+    spec = yaml.safe_load((ROOT / "envs" / env).read_text())
+    out = {}
+    for dep in spec["dependencies"]:
+        items = dep["pip"] if isinstance(dep, dict) else [dep]
+        for item in items:
+            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==?([^\s]+)", item).groups()
+            out[CONDA_TO_PIP.get(name, name).lower()] = version
+    return out
+
+
+def rule_envs() -> dict[str, tuple[str, str]]:
+    """rule name -> (env file, script file), read from the rule files."""
+    out = {}
+    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            name = block.split(":", 1)[0].strip()
+            env = re.search(r'conda:\s*\n\s*"\.\./\.\./envs/([\w.]+)"', block)
+            script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block)
+            if script:
+                assert env, f"rule {name} has a script but no conda env"
+                out[name] = (env.group(1), script.group(1))
+    return out
+
+
+ENVS = sorted(p.name for p in (ROOT / "envs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_env_is_pinned_exactly_like_pyproject(env):
+    spec = yaml.safe_load((ROOT / "envs" / env).read_text())
+    assert spec["channels"][-1] == "nodefaults" and "conda-forge" in spec["channels"]
+    p = pins()
+    for name, version in env_packages(env).items():
+        if name in NOT_CHECKED:
+            continue
+        assert name in p, f"{env}: {name} is not pinned in pyproject.toml"
+        assert version == p[name], f"{env}: {name}={version} but pyproject pins {p[name]}"
+
+
+def test_python_version_matches():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert ">=3.11,<3.12" in project["requires-python"]
+    for env in ENVS:
+        assert env_packages(env)["python"] == "3.11"
+
+
+def test_every_rule_with_a_script_has_an_env():
+    envs = rule_envs()
+    assert {"train", "similarity", "cluster", "compare", "fig3"} <= set(envs)
+    for env, script in envs.values():
+        assert (ROOT / "envs" / env).exists() and (ROOT / "workflow/scripts" / script).exists()
+
+
+@functools.cache
+def _packages_distributions() -> dict:
+    return metadata.packages_distributions()
+
+
+def _distribution(module: str) -> str | None:
+    if module in sys.stdlib_module_names or module in {"unitclust", "snakemake", "__main__", "_distutils_hack"}:
+        return None
+    if module.startswith("_"):
+        return None
+    dists = _packages_distributions().get(module)
+    if not dists:
+        return IMPORT_TO_PIP.get(module, module)
+    return dists[0].lower()
+
+
+def _closure(names) -> set[str]:
+    """The env's packages and everything they require (pip metadata), lower-case names."""
+    todo, seen = [n.lower() for n in names], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for r in reqs:
+            if "extra ==" in r:
+                continue
+            todo.append(re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower().replace("_", "-"))
+    return {s.replace("_", "-") for s in seen}
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    mods = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            mods.add(node.module.split(".")[0])
+    return {m for m in mods if _distribution(m)}
+
+
+def test_every_import_in_the_code_is_provided_by_some_env():
+    provided = set().union(*(_closure(env_packages(e)) for e in ENVS))
+    files = list((ROOT / "src/unitclust").glob("*.py")) + list((ROOT / "workflow/scripts").glob("*.py"))
+    for f in files:
+        for mod in _third_party_imports(f):
+            dist = _distribution(mod).replace("_", "-")
+            if f.name == "config.py" and dist == "jsonschema":
+                continue  # used by the Snakefile process (Snakemake's own dependency), not by jobs
+            assert dist in provided, f"{f.name} imports {mod} ({dist}) which no env provides"
+
+
+def check_audit(folder: Path) -> None:
+    """Each job's recorded imports (UNITCLUST_IMPORT_AUDIT) are provided by its rule's env."""
+    envs = rule_envs()
+    records = [json.loads(p.read_text()) for p in folder.glob("*.json")]
+    assert records, "no import audit was recorded"
+    closures = {}
+    for rec in records:
+        env = envs[rec["rule"]][0]
+        provided = closures.setdefault(env, _closure(env_packages(env)))
+        missing = {(_distribution(m) or "").replace("_", "-") for m in rec["modules"]} - provided - {""}
+        assert not missing, f"rule {rec['rule']} imported {sorted(missing)}, not in envs/{env}"
