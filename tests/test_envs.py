@@ -94,11 +94,11 @@ def _packages_distributions() -> dict:
 def _distribution(module: str) -> str | None:
     if module in sys.stdlib_module_names or module in {"unitclust", "snakemake", "__main__", "_distutils_hack"}:
         return None
-    if module.startswith("_"):
+    if module.startswith(("_", "snakemake")):  # Snakemake's script preamble brings its own path
         return None
     dists = _packages_distributions().get(module)
-    if not dists:
-        return IMPORT_TO_PIP.get(module, module)
+    if not dists:  # not from an installed distribution (e.g. Cython's in-memory cython_runtime)
+        return IMPORT_TO_PIP.get(module)
     return dists[0].lower()
 
 

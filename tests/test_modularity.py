@@ -417,3 +417,118 @@ def test_degenerate_graphs():
     # target entropy 0: greedy ascent
     res = M.cluster_matrix(S, seed=0, n_steps=300, target_entropy=0.0)
     assert res.labels.tolist() == [0] * 6 + [1] * 6
+
+
+# ----------------------------------------------------------------------------- restarts and polish
+
+
+def _improving_moves(B, labels, tol=1e-13):
+    """Every single-unit move and every merge of two clusters that raises Q (eq. 8,
+    recomputed from scratch) by more than ``tol``."""
+    q = M.modularity(B, labels)
+    k = int(labels.max()) + 1
+    found = []
+    for i in range(len(labels)):
+        for c in range(k + 1):  # every cluster and a new one
+            moved = labels.copy()
+            moved[i] = c
+            if M.modularity(B, moved) > q + tol:
+                found.append(("move", i, c))
+    for c in range(k):
+        for d in range(c + 1, k):
+            merged = np.where(labels == d, c, labels)
+            if M.modularity(B, merged) > q + tol:
+                found.append(("merge", c, d))
+    return found
+
+
+@pytest.mark.parametrize("backend", ["python", "auto"])
+def test_greedy_polish_raises_q_and_ends_at_local_optimum(backend):
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        S = random_similarity(14, seed, blocks=[5, 4, 5], strength=0.15, noise=0.5)
+        B = M.modularity_matrix(M.adjacency(S)[0])
+        q_chain, chain = M.monte_carlo(B, M.spectral_init(B), 50, 0.15, np.random.default_rng(seed))
+        for init in (np.zeros(14, int), np.arange(14), rng.integers(0, 4, 14), M.spectral_init(B), chain):
+            q, lab = M.greedy_polish(B, init, backend=backend)
+            assert q >= M.modularity(B, init) - 1e-15
+            assert q == pytest.approx(M.modularity(B, lab), abs=1e-15)
+            assert np.array_equal(lab, M._canonical(lab))
+            assert _improving_moves(B, lab) == []
+
+
+def test_greedy_polish_merges_clusters():
+    """Ring of 12 triangles joined by single edges, one cluster per triangle: no single-unit
+    move raises Q, but merging neighbouring triangles does (the resolution limit of
+    modularity); the polish finds the merges."""
+    n_cl, s = 12, 3
+    S = np.kron(np.eye(n_cl), np.ones((s, s)))
+    for c in range(n_cl):
+        u, v = c * s, ((c + 1) % n_cl) * s + 1
+        S[u, v] = S[v, u] = 1.0
+    B = M.modularity_matrix(M.adjacency(S)[0])
+    triangles = np.repeat(np.arange(n_cl), s)
+    moves = _improving_moves(B, triangles)
+    assert moves and all(kind == "merge" for kind, *_ in moves)
+    q, lab = M.greedy_polish(B, triangles)
+    assert q > M.modularity(B, triangles) + 1e-3
+    assert lab.max() + 1 < n_cl
+    assert _improving_moves(B, lab) == []
+
+
+def test_greedy_polish_python_and_kernel_paths_are_bit_identical():
+    rng = np.random.default_rng(1)
+    for seed in range(3):
+        S = random_similarity(11, seed, blocks=[4, 3, 4], strength=0.2, noise=0.5)
+        B = M.modularity_matrix(M.adjacency(S)[0])
+        for init in (np.zeros(11, np.int64), np.arange(11), M._canonical(rng.integers(0, 5, 11))):
+            a = M._polish_python(B, init, M.TIE_TOL)
+            b = M._polish_kernel(B, init, M.TIE_TOL)
+            assert np.array_equal(a, b)
+    if M._numba_kernel():
+        S = random_similarity(40, 1, blocks=[10, 15, 15], strength=0.2, noise=0.5)
+        B = M.modularity_matrix(M.adjacency(S)[0])
+        for init in (np.arange(40), M._canonical(rng.integers(0, 6, 40))):
+            qp, lp = M.greedy_polish(B, init, backend="python")
+            qn, ln = M.greedy_polish(B, init, backend="numba")
+            assert qp == qn and np.array_equal(lp, ln)
+
+
+def test_greedy_polish_arguments():
+    B = M.modularity_matrix(M.adjacency(random_similarity(4, 0))[0])
+    with pytest.raises(ValueError):
+        M.greedy_polish(B, [0, 1, -1, 0])
+    with pytest.raises(ValueError):
+        M.greedy_polish(B, [0, 1])
+    assert M.greedy_polish(np.zeros((0, 0)), np.zeros(0, int))[0] == 0.0
+
+
+def test_polish_default_only_for_restarts():
+    """R = 1 is the paper's algorithm unpolished; polish (default for R > 1, or explicit)
+    never lowers Q; restarts never do worse than R = 1."""
+    S = random_similarity(30, 11, blocks=[10, 10, 10], strength=0.05, noise=0.3)
+    r1 = M.cluster_matrix(S, seed=2, n_steps=400)
+    r1_plain = M.cluster_matrix(S, seed=2, n_steps=400, polish=False)
+    r1_pol = M.cluster_matrix(S, seed=2, n_steps=400, polish=True)
+    assert r1.q == r1_plain.q and np.array_equal(r1.labels, r1_plain.labels)
+    assert r1_pol.q >= r1.q
+    r4 = M.cluster_matrix(S, seed=2, n_steps=400, restarts=4)
+    r4_plain = M.cluster_matrix(S, seed=2, n_steps=400, restarts=4, polish=False)
+    r4_pol = M.cluster_matrix(S, seed=2, n_steps=400, restarts=4, polish=True)
+    assert r4.q == r4_pol.q and np.array_equal(r4.labels, r4_pol.labels)
+    assert r4.q >= r4_plain.q >= r1.q
+    assert r4.q >= r1_pol.q
+    B = M.modularity_matrix(M.adjacency(S)[0])
+    assert _improving_moves(B, r4.labels) == []
+    assert r4.q == pytest.approx(M.modularity(B, r4.labels), abs=1e-14)
+
+
+def test_restarts_with_polish_deterministic_and_backends_agree():
+    S = random_similarity(24, 9, blocks=[8, 8, 8], strength=0.05, noise=0.4)
+    a = M.cluster_matrix(S, seed=7, n_steps=300, restarts=3)
+    b = M.cluster_matrix(S, seed=7, n_steps=300, restarts=3)
+    assert a.q == b.q and np.array_equal(a.labels, b.labels)
+    if M._numba_kernel():
+        c = M.cluster_matrix(S, seed=7, n_steps=300, restarts=3, backend="python")
+        d = M.cluster_matrix(S, seed=7, n_steps=300, restarts=3, backend="numba")
+        assert c.q == d.q == a.q and np.array_equal(c.labels, d.labels)

@@ -14,7 +14,8 @@ R = "results/digits"
 def tiny(tmp_path_factory):
     work = copy_project(tmp_path_factory.mktemp("tiny"))
     write_config(work, "tiny.yaml")
-    snakemake(work, "--cores", "2")
+    # two fake GPUs: GPU jobs lease "cuda:0"/"cuda:1" exactly as on a 2-GPU machine, but compute on the CPU
+    snakemake(work, "--cores", "2", "--resources", "gpu=2", extra_env={"UNITCLUST_FAKE_GPUS": "2"})
     return work
 
 
@@ -122,3 +123,17 @@ def test_each_job_imported_only_what_its_conda_env_provides(tiny):
     from test_envs import check_audit
 
     check_audit(tiny / ".import-audit")
+
+
+def test_concurrent_gpu_jobs_leased_distinct_devices(tiny):
+    import json
+
+    leases = [json.loads(p.read_text())["lease"] for p in (tiny / R / "models").glob("l2=*/seed=*/metrics.json")]
+    assert {lease["device"] for lease in leases} <= {"cuda:0", "cuda:1"}
+    overlapping = 0
+    for i, a in enumerate(leases):
+        for b in leases[i + 1:]:
+            if a["start"] < b["end"] and b["start"] < a["end"]:
+                overlapping += 1
+                assert a["device"] != b["device"], (a, b)
+    assert overlapping >= 1, "no two training jobs ran at once; the test proves nothing"

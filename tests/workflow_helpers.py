@@ -42,12 +42,13 @@ def write_config(workdir: Path, name="config.yaml", **overrides) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args, config: Path | None = None, check=True, timeout=900, snakefile=None):
+def snakemake(workdir: Path, *args, config: Path | None = None, check=True, timeout=900, snakefile=None,
+              extra_env: dict | None = None):
     snakefile = snakefile or (workdir / "Snakefile" if (workdir / "Snakefile").exists() else ROOT / "Snakefile")
     cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir),
            "--configfile", str(config or workdir / "tiny.yaml"), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "UNITCLUST_LOCK_DIR": str(workdir / ".locks"),
-           "UNITCLUST_IMPORT_AUDIT": str(workdir / ".import-audit")}
+           "UNITCLUST_IMPORT_AUDIT": str(workdir / ".import-audit"), **(extra_env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 LOCK_DIR_ENV = "UNITCLUST_LOCK_DIR"
+FAKE_GPUS_ENV = "UNITCLUST_FAKE_GPUS"  # tests: pretend this many GPUs exist; the work runs on the CPU
 
 
 def default_lock_dir() -> Path:
@@ -32,9 +33,17 @@ def _device_names(count: int) -> list[str]:
 
 
 def cuda_device_count() -> int:
+    fake = os.environ.get(FAKE_GPUS_ENV)
+    if fake:
+        return int(fake)
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def torch_device(leased: str) -> str:
+    """The torch device for a lease: the lease itself, or the CPU under $UNITCLUST_FAKE_GPUS."""
+    return "cpu" if os.environ.get(FAKE_GPUS_ENV) else leased
 
 
 @contextlib.contextmanager

@@ -40,9 +40,24 @@ Choices the paper leaves open (README material):
   then uniforms, chain after chain), so the same inputs and seed give bit-identical
   labels and Q.  Restart ``r`` of ``restarts=R`` uses the next draws of the same
   generator, so ``R = 1`` is the first chain of any ``R > 1`` run.
+* Restarts (``restarts = R > 1``; not part of the paper): R independent chains, all from
+  the spectral initialisation, and by default (``polish=None``) each chain's best
+  assignment is finished by :func:`greedy_polish` - a zero-temperature descent that moves
+  single units and merges pairs of clusters while either raises Q (incremental dQ), so it
+  never lowers Q and ends at a local optimum of both moves.  Merging two clusters is one
+  step for the polish but a long uphill path of single-unit moves for the chain.  The
+  result is the best polished chain.  ``R = 1`` (the default) is exactly Algorithm 1,
+  unpolished; ``polish=True/False`` overrides the default for any R.  On the 64 realistic
+  64-unit matrices of ``benchmarks/modularity.py`` (5 seed sets; best known = best over
+  every method there, Leiden with 200 seeds included), Q* is within 0.5 % of the best
+  known for 55.6 % of matrices with R = 1, 95.6 % (worst set 90.6 %) with R = 16,
+  97.8 % (worst set 96.9 %) with R = 24 and 98.1 % (96.9 %) with R = 32; unpolished
+  chains need R = 32 for 97.5 % (95.3 %).  R = 24 (~0.05 s per matrix) is the cheapest
+  setting tested that meets ">= 95 % of matrices" in every seed set.
 * The Monte Carlo kernel runs compiled with numba when it is importable (``cache=True``)
   and otherwise in a pure-Python implementation of the same arithmetic, which gives the
-  same result bit for bit (tested).  Set ``UNITCLUST_NO_NUMBA=1`` to force pure Python.
+  same result bit for bit (tested); the same holds for the polish.  Set
+  ``UNITCLUST_NO_NUMBA=1`` to force pure Python.
 
 This module imports numpy only at import time (no torch); numba is imported on the first
 Monte Carlo run and igraph only for ``method="leiden"``.
@@ -564,14 +579,210 @@ def _mc_kernel(B, lab0, units, draws, target, tie_tol, entropy_tol, s_init, max_
     return best_q, best_lab
 
 
+# ----------------------------------------------------------------------------- greedy polish
+# Zero-temperature local search used to finish restart chains (not part of the paper).  Again
+# two implementations of the same arithmetic: loops for numba, lists for CPython.
+
+
+def _polish_kernel(B, lab0, tol):
+    """Loop version of :func:`_polish_python` (same arithmetic, same order), for numba."""
+    n = B.shape[0]
+    K = np.zeros((n + 1, n))
+    lab = lab0.copy()
+    sizes = np.zeros(n + 1, dtype=np.int64)
+    k = 0
+    for v in range(n):
+        c = lab[v]
+        sizes[c] += 1
+        if c + 1 > k:
+            k = c + 1
+        for u in range(n):
+            K[c, u] += B[v, u]
+    E = np.zeros((n, n))
+    while True:
+        # --- single-unit moves: sweeps in unit order until one sweep moves nothing
+        moved = True
+        while moved:
+            moved = False
+            for i in range(n):
+                a = lab[i]
+                base = K[a, i] - B[i, i]
+                best = tol
+                j = -1
+                for c in range(k):
+                    if c != a:
+                        d = 2.0 * (K[c, i] - base)
+                        if d > best:
+                            best = d
+                            j = c
+                if sizes[a] > 1:
+                    d = -2.0 * base
+                    if d > best:
+                        best = d
+                        j = k
+                if j < 0:
+                    continue
+                moved = True
+                for v in range(n):
+                    K[a, v] -= B[i, v]
+                    K[j, v] += B[i, v]
+                lab[i] = j
+                sizes[a] -= 1
+                sizes[j] += 1
+                if j == k:
+                    k += 1
+                if sizes[a] == 0:
+                    last = k - 1
+                    if a != last:
+                        for v in range(n):
+                            K[a, v] = K[last, v]
+                        for v in range(n):
+                            if lab[v] == last:
+                                lab[v] = a
+                        sizes[a] = sizes[last]
+                        sizes[last] = 0
+                    for v in range(n):
+                        K[last, v] = 0.0
+                    k -= 1
+        # --- best merge of two clusters: dQ = 2 E[c, d], E[c, d] = sum_{u in c} K[d, u]
+        for c in range(k):
+            for d in range(k):
+                E[c, d] = 0.0
+        for u in range(n):
+            c = lab[u]
+            for d in range(k):
+                E[c, d] += K[d, u]
+        best = tol
+        cm = -1
+        dm = -1
+        for c in range(k):
+            for d in range(c + 1, k):
+                g = 2.0 * E[c, d]
+                if g > best:
+                    best = g
+                    cm = c
+                    dm = d
+        if cm < 0:
+            break
+        for v in range(n):
+            K[cm, v] += K[dm, v]
+        for v in range(n):
+            if lab[v] == dm:
+                lab[v] = cm
+        sizes[cm] += sizes[dm]
+        last = k - 1
+        if dm != last:
+            for v in range(n):
+                K[dm, v] = K[last, v]
+            for v in range(n):
+                if lab[v] == last:
+                    lab[v] = dm
+            sizes[dm] = sizes[last]
+        sizes[last] = 0
+        for v in range(n):
+            K[last, v] = 0.0
+        k -= 1
+    return lab
+
+
+def _polish_python(B, lab0, tol):
+    """Greedy polish of ``lab0`` (labels 0..k-1): first-improvement sweeps of single-unit
+    moves (to the best other cluster or a new one, if it raises Q by more than ``tol``)
+    until a sweep moves nothing, then the best merge of two clusters if it raises Q by more
+    than ``tol``, then sweeps again, ...; stops when neither kind of move helps."""
+    n = B.shape[0]
+    K = np.zeros((n + 1, n))
+    lab = [int(x) for x in lab0]
+    k = max(lab) + 1 if n else 0
+    sizes = [0] * (n + 1)
+    for v in range(n):
+        c = lab[v]
+        sizes[c] += 1
+        K[c] += B[v]
+    diag = np.diagonal(B).tolist()
+    while True:
+        moved = True
+        while moved:
+            moved = False
+            for i in range(n):
+                a = lab[i]
+                col = K[:k, i].tolist()
+                base = col[a] - diag[i]
+                best = tol
+                j = -1
+                for c in range(k):
+                    if c != a:
+                        d = 2.0 * (col[c] - base)
+                        if d > best:
+                            best = d
+                            j = c
+                if sizes[a] > 1:
+                    d = -2.0 * base
+                    if d > best:
+                        best = d
+                        j = k
+                if j < 0:
+                    continue
+                moved = True
+                row = B[i]
+                K[a] -= row
+                K[j] += row
+                lab[i] = j
+                sizes[a] -= 1
+                sizes[j] += 1
+                if j == k:
+                    k += 1
+                if sizes[a] == 0:
+                    last = k - 1
+                    if a != last:
+                        K[a] = K[last]
+                        lab = [a if x == last else x for x in lab]
+                        sizes[a] = sizes[last]
+                        sizes[last] = 0
+                    K[last] = 0.0
+                    k -= 1
+        E = [[0.0] * k for _ in range(k)]
+        Kt = K[:k].T.tolist()  # Kt[u][d] = K[d, u]
+        for u in range(n):
+            Ec = E[lab[u]]
+            Ku = Kt[u]
+            for d in range(k):
+                Ec[d] += Ku[d]
+        best = tol
+        cm = dm = -1
+        for c in range(k):
+            for d in range(c + 1, k):
+                g = 2.0 * E[c][d]
+                if g > best:
+                    best = g
+                    cm, dm = c, d
+        if cm < 0:
+            break
+        K[cm] += K[dm]
+        lab = [cm if x == dm else x for x in lab]
+        sizes[cm] += sizes[dm]
+        last = k - 1
+        if dm != last:
+            K[dm] = K[last]
+            lab = [dm if x == last else x for x in lab]
+            sizes[dm] = sizes[last]
+        sizes[last] = 0
+        K[last] = 0.0
+        k -= 1
+    return np.asarray(lab, dtype=np.int64)
+
+
 _NUMBA_KERNEL = None  # None: not tried yet; False: unavailable
+
+
+_NUMBA_POLISH = None
 
 
 def _numba_kernel():
     """The numba-compiled :func:`_mc_kernel` (compiled once, cached on disk), or False."""
-    global _NUMBA_KERNEL
+    global _NUMBA_KERNEL, _NUMBA_POLISH
     if _NUMBA_KERNEL is None:
-        _NUMBA_KERNEL = False
+        _NUMBA_KERNEL = _NUMBA_POLISH = False
         if os.environ.get("UNITCLUST_NO_NUMBA", "") in ("", "0"):
             try:
                 import numba
@@ -579,15 +790,24 @@ def _numba_kernel():
                 pass
             else:
                 _NUMBA_KERNEL = numba.njit(cache=True, nogil=True)(_mc_kernel)
+                _NUMBA_POLISH = numba.njit(cache=True, nogil=True)(_polish_kernel)
     return _NUMBA_KERNEL
 
 
-def _run_chain(B, labels, units, draws, target, backend="auto"):
+def _backend_kernel(backend, which):
+    """The compiled kernel ``which`` ("mc" or "polish") for ``backend``, or False for Python."""
     if backend not in ("auto", "python", "numba"):
         raise ValueError(f"unknown backend {backend!r}")
-    kernel = _numba_kernel() if backend != "python" else False
+    if backend == "python":
+        return False
+    kernel = _numba_kernel() and (_NUMBA_KERNEL if which == "mc" else _NUMBA_POLISH)
     if backend == "numba" and not kernel:
         raise RuntimeError("numba backend requested but numba is not available")
+    return kernel
+
+
+def _run_chain(B, labels, units, draws, target, backend="auto"):
+    kernel = _backend_kernel(backend, "mc")
     if kernel:
         best_q, best_lab = kernel(
             np.ascontiguousarray(B, dtype=np.float64),
@@ -633,6 +853,35 @@ def monte_carlo(B, labels, n_steps, target_entropy, rng, *, backend: str = "auto
     _, best = _run_chain(Bs, labels, units, draws, target_entropy, backend)
     best = _canonical(best)
     return modularity(Bs, best), best
+
+
+def greedy_polish(B, labels, *, backend: str = "auto") -> tuple[float, np.ndarray]:
+    """Zero-temperature local search on ``labels`` (used to finish restart chains; not in the paper).
+
+    Repeats (a) first-improvement sweeps over the units in index order, moving a unit to
+    the cluster - an existing one or a new one - that raises Q the most, if by more than
+    ``TIE_TOL`` (incremental dQ as in Algorithm 3), until a sweep moves nothing, and
+    (b) the single best merge of two clusters (dQ = 2 sum_{u in c, v in d} B[u, v]) if it
+    raises Q by more than ``TIE_TOL``; stops when (b) finds nothing.  Q therefore never
+    falls, and the result is a local optimum: no single-unit move and no merge raises Q by
+    more than ``TIE_TOL``.  Deterministic (no random draws).  Returns ``(Q, labels)`` with
+    ``Q`` recomputed by eq. 8 and labels canonical.  ``backend`` as in :func:`monte_carlo`.
+    """
+    B = np.asarray(B, dtype=np.float64)
+    n = B.shape[0]
+    labels = _canonical(labels)
+    if labels.shape != (n,) or (labels < 0).any():
+        raise ValueError("greedy_polish: labels must be non-negative, one per row of B")
+    if n == 0:
+        return 0.0, labels
+    Bs = 0.5 * (B + B.T)
+    kernel = _backend_kernel(backend, "polish")
+    if kernel:
+        out = kernel(np.ascontiguousarray(Bs), np.ascontiguousarray(labels, dtype=np.int64), TIE_TOL)
+    else:
+        out = _polish_python(Bs, labels, TIE_TOL)
+    out = _canonical(out)
+    return modularity(Bs, out), out
 
 
 def entropy_softmax(scores, target_entropy) -> tuple[np.ndarray, float]:
@@ -702,13 +951,17 @@ def _leiden(A_used, seed, restarts):
 
 def cluster_matrix(S, *, seed: int, method: str = "paper", n_steps: int = 5000,
                    target_entropy: float = 0.15, restarts: int = 1,
-                   name: str = "similarity matrix", backend: str = "auto") -> ClusterResult:
+                   name: str = "similarity matrix", backend: str = "auto",
+                   polish: bool | None = None) -> ClusterResult:
     """Cluster the units of one similarity matrix by maximising modularity (eqs. 6-10).
 
     ``method="paper"``: Algorithm 1 = :func:`spectral_init` (Algorithm 2) then
     :func:`monte_carlo` (Algorithm 3, ``n_steps`` steps at ``target_entropy`` nats);
     ``restarts = R`` keeps the best of R independent chains from the same spectral
     initialisation (R = 1 is the paper; chain 0 is the same for every R).
+    ``polish``: finish each chain's best assignment with :func:`greedy_polish`;
+    ``None`` (default) means ``restarts > 1``, so R = 1 is exactly the paper's algorithm
+    and R > 1 is never worse than R = 1.  Ignored for ``method="leiden"``.
     ``method="leiden"``: igraph's Leiden with the modularity objective (best of
     ``restarts`` seeds); Q is recomputed with :func:`modularity`.
     Unused units (all-zero rows of A, eq. 6) get label -1; if every unit is unused
@@ -731,9 +984,12 @@ def cluster_matrix(S, *, seed: int, method: str = "paper", n_steps: int = 5000,
         init = spectral_init(B)
         q_init = modularity(B, init)
         rng = np.random.default_rng(seed)
+        do_polish = restarts > 1 if polish is None else bool(polish)
         best_q, best = -math.inf, init
         for _ in range(restarts):
             q, lab = monte_carlo(B, init, n_steps, target_entropy, rng, backend=backend)
+            if do_polish:
+                q, lab = greedy_polish(B, lab, backend=backend)
             if q > best_q:
                 best_q, best = q, lab
     else:

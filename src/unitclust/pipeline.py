@@ -21,7 +21,7 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
     """Train (or, with ``trained=False``, only initialise) one model; write checkpoint + metrics JSON."""
     import torch
 
-    from .devices import lease_device
+    from .devices import lease_device, torch_device
     from .models import build_model
     from .runtime import set_threads
     from .training import TrainConfig, model_metrics, train
@@ -29,7 +29,8 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
     set_threads(threads)
     t0 = time.perf_counter()
     arrays = load_dataset(data_path)
-    with lease_device(device if trained else "cpu") as dev:
+    with lease_device(device if trained else "cpu") as lease:
+        lease_start, dev = time.time(), torch_device(lease)
         x_full, y_full = to_tensors(arrays, "train", dev)
         x_test, y_test = to_tensors(arrays, "test", dev)
         tr, va = train_val_split(len(x_full), seed, training.get("val_fraction", 0.1))
@@ -42,12 +43,14 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
             record = train(model, *splits["train"], *splits["val"], l1=l1, l2=l2, seed=seed, cfg=cfg)
         metrics = model_metrics(model, splits)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        lease_end = time.time()
     hparams = {**model.hparams(), "l2": float(l2), "l1": float(l1), "seed": int(seed), "trained": bool(trained)}
     finite = all(torch.isfinite(v).all() for v in state.values())
     metrics.update(record)
     metrics.update({"diverged": bool(record["diverged"] or not finite), "trained": bool(trained),
                     "hparams": hparams, "n_train": len(splits["train"][0]), "n_val": len(splits["val"][0]),
                     "n_test": len(x_test), "device": dev, "host": socket.gethostname(), "threads": int(threads),
+                    "lease": {"device": lease, "start": lease_start, "end": lease_end},
                     "wall_time_s": time.perf_counter() - t0, **io.provenance()})
     io.save_checkpoint(model_path, {"state_dict": state, "hparams": hparams, "training": dict(training),
                                     **io.provenance()})
@@ -101,7 +104,7 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     """The eight similarity matrices of every hidden layer of one model, on the test split (SPEC section 3)."""
     import torch
 
-    from .devices import lease_device
+    from .devices import lease_device, torch_device
     from .runtime import set_threads
     from .similarity import FAMILY, MEASURES, similarity_matrices
 
@@ -110,7 +113,8 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     arrays = load_dataset(data_path)
     model = io.model_from_checkpoint(ckpt)
     finite = all(torch.isfinite(v).all() for v in model.state_dict().values())
-    with lease_device(device) as dev:
+    with lease_device(device) as lease:
+        dev = torch_device(lease)
         x, _ = to_tensors(arrays, "test", dev)
         if finite:
             layers = similarity_matrices(model.to(dev), x, abs_placement=abs_placement,
@@ -128,7 +132,8 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
                 d.attrs.update({"measure": m, "family": FAMILY[m], "normalized": m.endswith("_norm"), **common})
 
     _h5_write(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
-                               "status": "ok" if finite else "diverged", "device": str(dev), **common})
+                               "status": "ok" if finite else "diverged", "device": str(dev), "lease": lease,
+                               **common})
 
 
 # ------------------------------------------------------------------ clustering
