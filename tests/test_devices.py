@@ -79,3 +79,10 @@ def test_killed_job_frees_its_device(tmp_path):
         if p.is_alive():
             os.kill(p.pid, signal.SIGKILL)
         p.join(10)
+
+
+def test_slurm_allocation_is_trusted_without_locks(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    with lease_device(device_count=1, lock_dir=tmp_path) as a, lease_device(device_count=1, lock_dir=tmp_path) as b:
+        assert a == b == "cuda:0"
+    assert not list(tmp_path.iterdir())

@@ -5,7 +5,8 @@ not say *which* device each job gets.  A job calls :func:`lease_device`; with k
 visible CUDA devices it takes the first one whose lock file it can ``flock``
 exclusively and holds the lock for its whole life.  The kernel drops the lock
 when the process dies (even on SIGKILL), so a killed job frees its device.
-Without CUDA the lease is simply ``"cpu"``.
+Without CUDA the lease is simply ``"cpu"``; inside a Slurm job (``SLURM_JOB_ID`` set) the
+scheduler's allocation is exclusive already and the job uses its first visible GPU.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def lease_device(want: str = "auto", device_count: int | None = None, lock_dir: 
         if want == "cuda":
             raise RuntimeError("device: cuda was requested but no CUDA device is visible")
         yield "cpu"
+        return
+    if os.environ.get("SLURM_JOB_ID") and not os.environ.get(FAKE_GPUS_ENV):
+        # Under Slurm the scheduler already gives each job its own GPU(s); node-local locks
+        # could only make jobs whose devices are renumbered from 0 wait for each other.
+        yield "cuda:0"
         return
     folder = Path(lock_dir) if lock_dir is not None else default_lock_dir()
     folder.mkdir(parents=True, exist_ok=True)
