@@ -50,6 +50,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 
+from .measures import FAMILY, LABELS, MEASURES
+
 __all__ = [
     "MEASURES",
     "MEASURE_LABELS",
@@ -73,30 +75,11 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Vocabulary (kept local on purpose: plotting must not depend on unitclust.similarity/torch)
 # ---------------------------------------------------------------------------------------------
-MEASURES: tuple[str, ...] = (
-    "cov", "cov_norm", "isens", "isens_norm", "osens", "osens_norm", "hess", "hess_norm",
-)
-MEASURE_LABELS: dict[str, str] = {
-    "cov": "input covariance",
-    "cov_norm": "input covariance (norm)",
-    "isens": "input sensitivity",
-    "isens_norm": "input sensitivity (norm)",
-    "osens": "output sensitivity",
-    "osens_norm": "output sensitivity (norm)",
-    "hess": "output Hessian",
-    "hess_norm": "output Hessian (norm)",
-}
-#: compact labels for small heatmaps (Fig. S5)
+MEASURE_LABELS: dict[str, str] = dict(LABELS)
 MEASURE_SHORT: dict[str, str] = {
     "cov": "cov", "cov_norm": "cov (n)", "isens": "i-sens", "isens_norm": "i-sens (n)",
     "osens": "o-sens", "osens_norm": "o-sens (n)", "hess": "hess", "hess_norm": "hess (n)",
 }
-FAMILY: dict[str, str] = {
-    "cov": "upstream", "cov_norm": "upstream", "isens": "upstream", "isens_norm": "upstream",
-    "osens": "downstream", "osens_norm": "downstream", "hess": "downstream",
-    "hess_norm": "downstream",
-}
-#: upstream = blues/greens, downstream = reds/oranges; normalized = lighter shade
 MEASURE_COLORS: dict[str, str] = {
     "cov": "#08519c", "cov_norm": "#6baed6",
     "isens": "#006d2c", "isens_norm": "#74c476",
