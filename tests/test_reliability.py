@@ -75,7 +75,9 @@ def test_two_runs_in_different_directories_are_bit_identical(tmp_path):
             assert all(torch.equal(sa[k], sb[k]) for k in sa), rel
         elif rel.suffix == ".h5":
             (da, aa), (db, ab) = _h5_content(pa), _h5_content(pb)
-            assert da.keys() == db.keys() and aa == ab, rel
+            assert da.keys() == db.keys() and aa.keys() == ab.keys(), rel
+            for k in aa:
+                assert np.array_equal(np.asarray(aa[k]), np.asarray(ab[k])), f"{rel} attr {k}"
             for k in da:
                 np.testing.assert_array_equal(da[k], db[k], err_msg=f"{rel}:{k}")
         elif rel.suffix == ".csv":
@@ -116,7 +118,10 @@ def test_sigkill_then_rerun_incomplete_completes_without_retraining(tmp_path, st
             return bool(done) and time.time() - min(done) > 2.5
         _wait_for(one_model_done_a_while_ago, proc)
     else:
-        _wait_for(lambda: len(list(models.rglob("similarity.h5"))) >= 1, proc)
+        def one_similarity_done_a_while_ago():
+            done = [p.stat().st_mtime for p in models.rglob("similarity.h5")]
+            return bool(done) and time.time() - min(done) > 2.5
+        _wait_for(one_similarity_done_a_while_ago, proc)
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     killed_at = time.time()

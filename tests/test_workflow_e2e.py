@@ -125,10 +125,16 @@ def test_each_job_imported_only_what_its_conda_env_provides(tiny):
     check_audit(tiny / ".import-audit")
 
 
-def test_concurrent_gpu_jobs_leased_distinct_devices(tiny):
+def test_concurrent_gpu_jobs_leased_distinct_devices(tmp_path):
+    """Two fake GPUs, `--resources gpu=2`, only training jobs to run: they overlap and must not share."""
     import json
 
-    leases = [json.loads(p.read_text())["lease"] for p in (tiny / R / "models").glob("l2=*/seed=*/metrics.json")]
+    work = copy_project(tmp_path)
+    write_config(work, "tiny.yaml", training__max_epochs=60, training__patience=1000)
+    targets = [f"{R}/models/{s}/seed=0/metrics.json" for s in
+               ("l2=1e-05_l1=0_drop=0", "l2=0.01_l1=0_drop=0", "l2=1e-05_l1=0_drop=0.3")]
+    snakemake(work, *targets, "--cores", "2", "--resources", "gpu=2", extra_env={"UNITCLUST_FAKE_GPUS": "2"})
+    leases = [json.loads((work / t).read_text())["lease"] for t in targets]
     assert {lease["device"] for lease in leases} <= {"cuda:0", "cuda:1"}
     overlapping = 0
     for i, a in enumerate(leases):

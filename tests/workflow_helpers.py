@@ -45,8 +45,8 @@ def write_config(workdir: Path, name="config.yaml", **overrides) -> Path:
 def snakemake(workdir: Path, *args, config: Path | None = None, check=True, timeout=900, snakefile=None,
               extra_env: dict | None = None):
     snakefile = snakefile or (workdir / "Snakefile" if (workdir / "Snakefile").exists() else ROOT / "Snakefile")
-    cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir),
-           "--configfile", str(config or workdir / "tiny.yaml"), *args]
+    cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), *args,
+           "--configfile", str(config or workdir / "tiny.yaml")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "UNITCLUST_LOCK_DIR": str(workdir / ".locks"),
            "UNITCLUST_IMPORT_AUDIT": str(workdir / ".import-audit"), **(extra_env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

@@ -18,7 +18,9 @@ def _record_imports(rule: str) -> None:
     folder = os.environ.get(AUDIT_ENV)
     if not folder:
         return
-    names = sorted({name.split(".")[0] for name in list(sys.modules)})
+    from . import PRELOADED_MODULES
+
+    names = sorted({name.split(".")[0] for name in list(sys.modules) if name not in PRELOADED_MODULES})
     Path(folder).mkdir(parents=True, exist_ok=True)
     (Path(folder) / f"{rule}.{os.getpid()}.json").write_text(json.dumps({"rule": rule, "modules": names}))
 
