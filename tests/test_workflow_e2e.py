@@ -143,3 +143,9 @@ def test_concurrent_gpu_jobs_leased_distinct_devices(tmp_path):
                 overlapping += 1
                 assert a["device"] != b["device"], (a, b)
     assert overlapping >= 1, "no two training jobs ran at once; the test proves nothing"
+
+
+def test_figure_s1_needs_training_but_no_similarity(tmp_path):
+    write_config(tmp_path, "tiny.yaml")
+    rules = planned_rules(snakemake(tmp_path, "-n", f"{R}/figures/figS1.pdf").stdout)
+    assert rules == {"data", "train", "init_untrained", "table_metrics", "table_sweeps", "figS1"}
