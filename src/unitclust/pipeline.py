@@ -212,7 +212,7 @@ def metrics_table_from_files(paths, out_path, *, accuracy_cutoff: float):
     return df
 
 
-def read_metrics_csv(path):
+def read_table(path):
     import pandas as pd
 
     try:
@@ -225,7 +225,7 @@ def modularity_table_from_files(cluster_paths, metrics_path, out_path):
     from .tables import modularity_table
 
     clusters = {model_id_of(p): read_h5_matrices(p)[1] for p in cluster_paths}
-    write_csv(modularity_table(clusters, read_metrics_csv(metrics_path)), out_path)
+    write_csv(modularity_table(clusters, read_table(metrics_path)), out_path)
 
 
 def cluster_similarity_table_from_files(paths, metrics_path, out_path):
@@ -235,13 +235,13 @@ def cluster_similarity_table_from_files(paths, metrics_path, out_path):
     for p in paths:
         with open_h5(p) as f:
             mats[model_id_of(p)] = {k: (f[k][()], [str(m) for m in f[k].attrs["measures"]]) for k in f}
-    write_csv(cluster_similarity_table(mats, read_metrics_csv(metrics_path)), out_path)
+    write_csv(cluster_similarity_table(mats, read_table(metrics_path)), out_path)
 
 
 # ------------------------------------------------------------------ figures
 def load_tables(**paths):
     """Read the named CSV tables (clear error if one is unreadable)."""
-    return {name: read_metrics_csv(p) for name, p in paths.items()}
+    return {name: read_table(p) for name, p in paths.items()}
 
 
 def example_matrices(sim_paths, cluster_paths, titles, *, measure: str, layer: int = 1) -> list[dict]:

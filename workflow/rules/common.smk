@@ -15,12 +15,11 @@ if not config:
     configfile: "config.yaml"
 
 
-SCHEMA = "../schemas/config.schema.yaml"
-with open(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml") as _fh:
-    _problem = describe_config_error(config, yaml.safe_load(_fh))
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+_problem = describe_config_error(config, yaml.safe_load(SCHEMA.read_text()))
 if _problem:
     raise WorkflowError(_problem)
-validate(config, SCHEMA)  # fills in defaults
+validate(config, str(SCHEMA))  # fills in defaults
 SETTINGS, SWEEP_ROWS = expand_sweeps(config["sweeps"])
 try:
     check_settings(SETTINGS)
@@ -34,7 +33,6 @@ UNTRAINED = list(range(config["untrained_seeds"]))
 TRAINED_MODELS = [f"{s}/seed={seed}" for s in SETTINGS for seed in SEEDS]
 UNTRAINED_MODELS = [f"untrained/seed={seed}" for seed in UNTRAINED]
 MODELS = TRAINED_MODELS + UNTRAINED_MODELS
-ENVS = Path(workflow.basedir) / "envs"
 
 # Per-stage version stamps: bump one when that stage's numerics change, so exactly the
 # affected outputs rerun (Snakemake sees params changes, not edits to src/unitclust).
