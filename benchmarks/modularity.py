@@ -1,4 +1,4 @@
-"""Benchmark of unitclust.modularity (paper Appendix A.1, SPEC section 4).
+"""Benchmark of the modularity clustering (paper Appendix A.1, unitclust.clustering).
 
     python benchmarks/modularity.py [--quick] [--seed-sets K]
 
@@ -8,23 +8,23 @@ scikit-learn's digits (pixels / 16), trained with Adam for a fixed number of epo
 (``unitclust.similarity.similarity_matrices``, abs of the averaged matrix, max
 normalization).  Prints
 
-(a) seconds per 5000-step Monte Carlo run (Algorithm 3) of our incremental
-    implementation (pure-Python kernel, and the numba kernel when numba is importable)
-    against a straightforward implementation of the pseudocode that recomputes
-    Q = Tr(P^T B P) (P one-hot, n x n as in the paper) for every candidate; the baseline
-    runs fewer steps and is scaled linearly to 5000 (said in the table);
+(a) seconds per 5000-step Monte Carlo run (Algorithm 3) of our compiled kernel
+    (incremental dQ) against a straightforward implementation of the pseudocode that
+    recomputes Q = Tr(P^T B P) (P one-hot, n x n as in the paper) for every candidate; the
+    baseline runs fewer steps and is scaled linearly to 5000 (said in the table);
     and the cost of the greedy polish that finishes restart chains;
 (b) Q* of the paper's algorithm (R = 1), of R independent restarts without the polish
     (``polish=False``) and with it (the default for R > 1), also with 20000-step chains
     ("20k st"; 5000 elsewhere), and of Leiden (best of 20 and
     of 200 seeds): mean and worst relative gap to the best known Q* (the maximum over every
     row of the table, and over every seed set with ``--seed-sets``), the fraction of
-    matrices within 0.5 % of it (the issue's target: >= 95 %), and seconds per matrix.
+    matrices within 0.5 % of it (target: >= 95 %), and seconds per matrix.
 
 BLAS is limited to one thread (OMP/OPENBLAS_NUM_THREADS=1, unless already set): the
 64 x 64 eigendecompositions of Algorithm 2 are 10-100x slower with a multithreaded
 OpenBLAS on a busy machine.
 """
+
 
 from __future__ import annotations
 
@@ -33,17 +33,22 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import time  # noqa: E402
+import argparse
+import math
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from scipy.optimize import brentq  # noqa: E402
+import numpy as np
+import torch
+from scipy.optimize import brentq
 
-from unitclust import modularity as M  # noqa: E402
-from unitclust.models import build_model  # noqa: E402
-
+from unitclust.clustering.cluster import cluster_matrix
+from unitclust.clustering.monte_carlo import entropy_softmax, monte_carlo
+from unitclust.clustering.objective import adjacency, modularity_matrix, symmetrize
+from unitclust.clustering.polish import greedy_polish
+from unitclust.clustering.spectral import spectral_init
+from unitclust.models import build_model
+from unitclust.seeds import stable_seed
+from unitclust.similarity import similarity_matrices
 
 # ----------------------------------------------------------------------------- matrices
 
@@ -79,33 +84,7 @@ def train_quick(model, x, y, epochs, l1=0.0, seed=0):
         return float((model(x).argmax(1) == y).float().mean())
 
 
-def stand_in_similarities(model, x):
-    """Minimal stand-in if unitclust.similarity is not available: |cov| and |W^T W|."""
-    out = []
-    with torch.no_grad():
-        hs = model.hidden_activations(x)
-    ws = [w.detach().double().numpy() for w in model.weight_matrices()]
-    for layer, h in enumerate(hs):
-        h = h.double().numpy()
-        cov = np.abs(np.cov(h.T))
-        down = np.abs(ws[layer + 1].T @ ws[layer + 1])
-        mats = {"cov": cov, "osens": down}
-        for k in list(mats):
-            d = np.diag(mats[k])
-            mats[k + "_norm"] = mats[k] / np.maximum(np.maximum.outer(d, d), 1e-12)
-        out.append(mats)
-    return out
-
-
 def make_matrices(quick):
-    try:
-        from unitclust.similarity import similarity_matrices
-
-        def sims(model, x):
-            return similarity_matrices(model, x, abs_placement="averaged", normalization="max")
-        source = "unitclust.similarity.similarity_matrices"
-    except ImportError:
-        sims, source = stand_in_similarities, "stand-in (|cov|, |W^T W|)"
     torch.set_num_threads(1)
     (xtr, ytr), (xte, _) = digits()
     specs = [("untrained", 0, 0, 0.0), ("trained", 0, 150, 0.0)]  # (kind, seed, epochs, l1)
@@ -115,24 +94,24 @@ def make_matrices(quick):
     for kind, seed, epochs, l1 in specs:
         model = build_model(64, [64, 64], 10, 0.0, seed)
         acc = train_quick(model, xtr, ytr, epochs, l1=l1, seed=seed) if epochs else float("nan")
-        for layer, d in enumerate(sims(model, xte)):
+        for layer, d in enumerate(similarity_matrices(model, xte, abs_placement="averaged", normalization="max")):
             for measure, S in d.items():
                 mats.append(np.asarray(S, dtype=np.float64))
                 names.append(f"{kind}(seed {seed}, train acc {acc:.2f}) h{layer + 1} {measure}")
-    return mats, names, source
+    return mats, names
 
 
 # ----------------------------------------------------------------------------- baseline
 
 
-def baseline_mc(B, labels, n_steps, target, rng, fast_tau=False):
+def baseline_mc(B, labels, mc_steps, target, rng, fast_tau=False):
     """Algorithm 3 as printed: every candidate's Q = Tr(P'^T B P') recomputed from scratch
     (P one-hot n x c with c = n, as the paper sets it); tau by root finding."""
     n = B.shape[0]
     P = np.zeros((n, n))
     P[np.arange(n), labels] = 1.0
     best_q, best_P = float(np.trace(P.T @ B @ P)), P.copy()
-    for _ in range(n_steps):
+    for _ in range(mc_steps):
         i = int(rng.integers(n))
         used = P.any(axis=0)
         c = int(np.argmin(used)) if not used.all() else n  # first empty column
@@ -147,11 +126,11 @@ def baseline_mc(B, labels, n_steps, target, rng, fast_tau=False):
             qs.append(qj)
         qs = np.array(qs)
         if fast_tau:
-            p, _ = M.entropy_softmax(qs, target)
+            p, _ = entropy_softmax(qs, target)
         else:
             y = qs - qs.max()
 
-            def entropy(logbeta):
+            def entropy(logbeta, y=y):
                 w = np.exp(np.exp(logbeta) * y)
                 p = w / w.sum()
                 return -np.sum(p[p > 0] * np.log(p[p > 0])) - target
@@ -173,9 +152,8 @@ def baseline_mc(B, labels, n_steps, target, rng, fast_tau=False):
 
 
 def prepared(S):
-    A, used = M.adjacency(S)
-    B = M.modularity_matrix(A[np.ix_(used, used)])
-    return 0.5 * (B + B.T)
+    A, used = adjacency(S)
+    return symmetrize(modularity_matrix(A[np.ix_(used, used)]))
 
 
 def time_it(fn, repeats):
@@ -196,68 +174,59 @@ def main():
     quick = args.quick
 
     t0 = time.perf_counter()
-    mats, names, source = make_matrices(quick)
-    n_used = [int(M.adjacency(S)[1].sum()) for S in mats]
-    print(f"{len(mats)} matrices of {mats[0].shape[0]} units from {source} "
+    mats, names = make_matrices(quick)
+    n_used = [int(adjacency(S)[1].sum()) for S in mats]
+    print(f"{len(mats)} matrices of {mats[0].shape[0]} units from unitclust.similarity.similarity_matrices "
           f"({time.perf_counter() - t0:.1f} s to build); used units per matrix {min(n_used)}..{max(n_used)}")
 
     # ---- (a) timing
-    n_steps = 5000
+    mc_steps = 5000
     base_steps = 100 if quick else 250
+    repeats = 2 if quick else 3
     timing_idx = np.linspace(0, len(mats) - 1, 3 if quick else 6).astype(int)
-    backends = ["python"] + (["numba"] if M._numba_kernel() else [])
-    if "numba" in backends:  # compile (or load the cache) outside the timing
-        B0 = prepared(mats[0])
-        M.monte_carlo(B0, np.zeros(len(B0), dtype=int), 10, 0.15, np.random.default_rng(0), backend="numba")
-    rows = {b: [] for b in backends}
-    rows["baseline"], rows["baseline_fast_tau"] = [], []
+    B0 = prepared(mats[0])  # compile the kernels (or load numba's cache) outside the timing
+    greedy_polish(B0, monte_carlo(B0, np.zeros(len(B0), dtype=int), 10, 0.15, np.random.default_rng(0))[1])
+    rows = {"ours": [], "polish": [], "baseline": [], "baseline_fast_tau": []}
     for idx in timing_idx:
         B = prepared(mats[idx])
-        init = M.spectral_init(B)
-        for b in backends:
-            rows[b].append(time_it(lambda: M.monte_carlo(B, init, n_steps, 0.15, np.random.default_rng(1), backend=b),
-                                   2 if quick else 3))
-        rows["baseline"].append(time_it(lambda: baseline_mc(B, init, base_steps, 0.15, np.random.default_rng(1)), 1)
-                                * n_steps / base_steps)
-        rows["baseline_fast_tau"].append(
-            time_it(lambda: baseline_mc(B, init, base_steps, 0.15, np.random.default_rng(1), fast_tau=True), 1)
-            * n_steps / base_steps)
+        init = spectral_init(B)
+        rows["ours"].append(time_it(lambda B=B, init=init: monte_carlo(B, init, mc_steps, 0.15, np.random.default_rng(1)),
+                                    repeats))
+        _, lab = monte_carlo(B, init, mc_steps, 0.15, np.random.default_rng(1))
+        rows["polish"].append(time_it(lambda B=B, lab=lab: greedy_polish(B, lab), 3))
+        for key, fast_tau in (("baseline", False), ("baseline_fast_tau", True)):
+            def run(B=B, init=init, fast_tau=fast_tau):
+                return baseline_mc(B, init, base_steps, 0.15, np.random.default_rng(1), fast_tau=fast_tau)
+            rows[key].append(time_it(run, 1) * mc_steps / base_steps)
     base = float(np.median(rows["baseline"]))
-    print(f"\n(a) Monte Carlo (Algorithm 3), seconds per {n_steps}-step run, n = 64, median (min) over "
-          f"{len(timing_idx)} matrices (best of repeats); baseline timed on {base_steps} steps x {n_steps // base_steps}")
+    print(f"\n(a) Monte Carlo (Algorithm 3), seconds per {mc_steps}-step run, n = 64, median (min) over "
+          f"{len(timing_idx)} matrices (best of repeats); baseline timed on {base_steps} steps x {mc_steps // base_steps}")
     print(f"{'implementation':<44}{'s/run median':>14}{'s/run min':>12}{'speed-up vs baseline':>22}")
-    labels = {"python": "ours, incremental dQ, pure Python",
-              "numba": "ours, incremental dQ, numba kernel",
+    labels = {"ours": "ours: incremental dQ, numba kernel",
               "baseline": "baseline: Tr(P^T B P) per candidate, brentq",
-              "baseline_fast_tau": "baseline, with our tau solver"}
-    for key in backends + ["baseline", "baseline_fast_tau"]:
+              "baseline_fast_tau": "baseline, with our tau solver",
+              "polish": "greedy polish of a chain result"}
+    for key in ("ours", "baseline", "baseline_fast_tau", "polish"):
         med = float(np.median(rows[key]))
-        print(f"{labels[key]:<44}{med:>14.4f}{min(rows[key]):>12.4f}{base / med:>21.1f}x")
-
-    for b in backends:
-        ts = []
-        for idx in timing_idx:
-            B = prepared(mats[idx])
-            _, lab = M.monte_carlo(B, M.spectral_init(B), n_steps, 0.15, np.random.default_rng(1), backend=b)
-            ts.append(time_it(lambda: M.greedy_polish(B, lab, backend=b), 3))
-        print(f"{'greedy polish of a chain result, ' + b:<44}{np.median(ts):>14.5f}{min(ts):>12.5f}")
+        ratio = f"{base / med:>21.1f}x" if key != "polish" else ""
+        print(f"{labels[key]:<44}{med:>14.5f}{min(rows[key]):>12.5f}{ratio}")
 
     # ---- (b) quality
-    rows = [("paper R=1", dict())]
-    rows += [(f"paper R={r}, no polish", dict(restarts=r, polish=False)) for r in (8, 16, 32, 64)]
-    rows += [(f"paper R={r}, polish", dict(restarts=r)) for r in (8, 16, 24, 32)]
-    rows += [(f"paper R={r}, polish, 20k st", dict(restarts=r, n_steps=20000)) for r in (4, 8)]
-    rows += [(f"leiden best of {r}", dict(method="leiden", restarts=r)) for r in (20, 200)]
+    rows = [("paper R=1", {})]
+    rows += [(f"paper R={r}, no polish", {"restarts": r, "polish": False}) for r in (8, 16, 32, 64)]
+    rows += [(f"paper R={r}, polish", {"restarts": r}) for r in (8, 16, 24, 32)]
+    rows += [(f"paper R={r}, polish, 20k st", {"restarts": r, "mc_steps": 20000}) for r in (4, 8)]
+    rows += [(f"leiden best of {r}", {"method": "leiden", "restarts": r}) for r in (20, 200)]
     n_sets = args.seed_sets
     Q = np.zeros((n_sets, len(rows), len(mats)))
     T = np.zeros((n_sets, len(rows)))
     t0 = time.perf_counter()
     for s in range(n_sets):
         for i, S in enumerate(mats):
-            seed = M.stable_seed("benchmark", i) if s == 0 else M.stable_seed("benchmark", i, s)
+            seed = stable_seed("benchmark", i) if s == 0 else stable_seed("benchmark", i, s)
             for r, (_, kw) in enumerate(rows):
                 t1 = time.perf_counter()
-                Q[s, r, i] = M.cluster_matrix(S, seed=seed, **kw).q
+                Q[s, r, i] = cluster_matrix(S, seed=seed, **kw).q
                 T[s, r] += time.perf_counter() - t1
     best = Q.max(axis=(0, 1))  # best known: every row, every seed set
     gap = (best - Q) / np.abs(best)  # sets x rows x matrices

@@ -82,7 +82,7 @@ BAD = [  # (path, value, text the message must contain)
     (("training", "lr"), 0, "training.lr"),
     (("training", "batch_size"), "200", "training.batch_size"),
     (("training", "device"), "tpu", "training.device"),
-    (("similarity", "abs"), "both", "similarity.abs"),
+    (("similarity", "abs_placement"), "both", "similarity.abs_placement"),
     (("clustering", "method"), "louvain", "clustering.method"),
     (("clustering", "speling"), 3, "speling"),
     (("analysis", "accuracy_cutoff"), 1.5, "analysis.accuracy_cutoff"),

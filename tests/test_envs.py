@@ -22,8 +22,9 @@ IMPORT_TO_PIP = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow"}
 NOT_CHECKED = {"python", "pip"}
 # Imported inside try/except by a library (so optional) and present here only as another tool's
 # dependency: numpy.f2py tries charset_normalizer; scikit-learn tries pandas (which brings
-# python-dateutil) and joblib tries psutil; each falls back without it.
-OPTIONAL_IMPORTS = {"charset-normalizer", "pandas", "python-dateutil", "psutil"}
+# python-dateutil) and joblib tries psutil; torch._dynamo (which torch.optim imports) tries tabulate
+# in an exit handler; each falls back without it.
+OPTIONAL_IMPORTS = {"charset-normalizer", "pandas", "python-dateutil", "psutil", "tabulate"}
 
 
 def pins() -> dict[str, str]:
@@ -96,7 +97,7 @@ def _packages_distributions() -> dict:
 
 
 def _distribution(module: str) -> str | None:
-    if module in sys.stdlib_module_names or module in {"unitclust", "snakemake", "__main__", "_distutils_hack"}:
+    if module in sys.stdlib_module_names or module in {"unitclust", "common", "snakemake", "__main__", "_distutils_hack"}:
         return None
     if module.startswith(("_", "snakemake")):  # Snakemake's script preamble brings its own path
         return None
@@ -138,7 +139,7 @@ def _third_party_imports(path: Path) -> set[str]:
 
 def test_every_import_in_the_code_is_provided_by_some_env():
     provided = set().union(*(_closure(env_packages(e)) for e in ENVS))
-    files = list((ROOT / "src/unitclust").glob("*.py")) + list((ROOT / "workflow/scripts").glob("*.py"))
+    files = list((ROOT / "src/unitclust").rglob("*.py")) + list((ROOT / "workflow/scripts").rglob("*.py"))
     for f in files:
         for mod in _third_party_imports(f):
             dist = _distribution(mod).replace("_", "-")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from unitclust import io, pipeline
+from unitclust import io, steps
 from unitclust.data import load_digits_dataset, save_dataset
 from unitclust.measures import MEASURES
 from unitclust.models import build_model
@@ -30,9 +30,9 @@ def _checkpoint(path, model, trained=True):
 def _run_stages(tmp_path, data_path, model, model_id):
     ck, sim, clu, cmp = (tmp_path / n for n in ("model.pt", "similarity.h5", "clusters.h5", "cmp.h5"))
     _checkpoint(ck, model)
-    pipeline.similarity_one(ck, data_path, sim, model_id=model_id, device="cpu")
-    pipeline.cluster_one(sim, clu, model_id=model_id, mc_steps=100, mc_only_fraction=1.0, mc_only_steps=50)
-    pipeline.compare_one(clu, cmp, model_id=model_id)
+    steps.similarity_one(ck, data_path, sim, model_id=model_id, device="cpu")
+    steps.cluster_one(sim, clu, model_id=model_id, mc_steps=100, mc_only_fraction=1.0, mc_only_steps=50)
+    steps.compare_one(clu, cmp, model_id=model_id)
     return sim, clu, cmp
 
 
@@ -43,7 +43,7 @@ def test_diverged_model_is_recorded_through_every_stage(tmp_path, data_path):
     sim, clu, cmp = _run_stages(tmp_path, data_path, model, "l2=1_l1=0_drop=0/seed=0")
     with h5py.File(sim) as f:
         assert f.attrs["status"] == "diverged" and np.isnan(f["layer1/cov"][()]).all()
-    attrs, layers = pipeline.read_h5_matrices(clu)
+    attrs, layers = io.read_h5_matrices(clu)
     labels, a = layers["layer2"]["hess"]
     assert a["status"] == "diverged" and math.isnan(a["q"]) and (labels == -1).all()
     with h5py.File(cmp) as f:
@@ -58,7 +58,7 @@ def test_all_dead_layer_gives_recorded_outcome(tmp_path, data_path):
     with torch.no_grad():
         model.linears[0].bias.fill_(-1e6)  # layer 1 never fires
     sim, clu, cmp = _run_stages(tmp_path, data_path, model, "untrained/seed=0")
-    _, layers = pipeline.read_h5_matrices(clu)
+    _, layers = io.read_h5_matrices(clu)
     for m in ("cov", "cov_norm", "isens", "isens_norm"):
         labels, a = layers["layer1"][m]
         assert a["status"] == "all_unused" and math.isnan(a["q"]) and a["n_unused"] == 8
@@ -75,7 +75,7 @@ def test_nan_in_an_ok_similarity_file_is_a_clear_error(tmp_path):
         for m in MEASURES:
             f.create_dataset(f"layer1/{m}", data=S)
     with pytest.raises(ValueError, match=r"similarity.h5:layer1/cov"):
-        pipeline.cluster_one(path, tmp_path / "c.h5", model_id="untrained/seed=0", mc_steps=10)
+        steps.cluster_one(path, tmp_path / "c.h5", model_id="untrained/seed=0", mc_steps=10)
     assert not (tmp_path / "c.h5").exists()
 
 
@@ -85,7 +85,7 @@ def test_truncated_hdf5_names_file_and_fix(tmp_path):
         f.create_dataset("layer1/cov", data=np.ones((64, 64)))
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(ValueError, match=r"similarity.h5.*Delete it and rerun"):
-        pipeline.read_h5_matrices(path)
+        io.read_h5_matrices(path)
 
 
 def test_truncated_checkpoint_names_file_and_fix(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for unitclust.similarity (paper eqs. 1-5, SPEC section 3).
+"""Tests for unitclust.similarity (paper eqs. 1-5, docs/science.md §3).
 
 The vectorized closed forms are checked against a slow, obviously-correct
 reference: per input, per unit autograd loops on a float64 copy of the network
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import unitclust.similarity as sim
+import unitclust.similarity.closed_form as sim
 from unitclust.models import MLP
 from unitclust.similarity import (
     BASE_MEASURES,

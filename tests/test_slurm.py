@@ -4,7 +4,7 @@
 
 Needs root: installs Debian's slurm-wlm and munge with apt-get when they are
 missing, then starts private munged/slurmctld/slurmd daemons on 127.0.0.1
-(see tests/slurm_cluster.py) and stops them afterwards.  Skips when that is
+(see tests/support/slurm_cluster.py) and stops them afterwards.  Skips when that is
 impossible (not root, no apt-get).
 
 How Snakemake follows the jobs: the test cluster has no slurmdbd, so `sacct`
@@ -40,8 +40,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from slurm_cluster import slurm_cluster_fixture, slurm_version  # noqa: E402
+from support.slurm_cluster import slurm_cluster_fixture, slurm_version
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"

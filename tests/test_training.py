@@ -1,4 +1,4 @@
-"""Model, penalty, metrics and the training protocol (SPEC section 2) on tiny data."""
+"""Model, penalty, metrics and the training protocol (docs/science.md §2) on tiny data."""
 import math
 
 import pytest

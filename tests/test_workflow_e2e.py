@@ -1,7 +1,7 @@
 """End to end: the real workflow on a tiny digits config in a temporary copy of the project."""
 import pytest
 
-from workflow_helpers import (FIGURE_RULES, TABLE_RULES, copy_project, planned_jobs, planned_rules,
+from support.workflow_helpers import (FIGURE_RULES, TABLE_RULES, copy_project, planned_jobs, planned_rules,
                               result_files, snakemake, write_config)
 
 pytestmark = pytest.mark.e2e
@@ -134,7 +134,8 @@ def test_concurrent_gpu_jobs_leased_distinct_devices(tmp_path):
     targets = [f"{R}/models/{s}/seed=0/metrics.json" for s in
                ("l2=1e-05_l1=0_drop=0", "l2=0.01_l1=0_drop=0", "l2=1e-05_l1=0_drop=0.3")]
     snakemake(work, *targets, "--cores", "2", "--resources", "gpu=2", extra_env={"UNITCLUST_FAKE_GPUS": "2"})
-    leases = [json.loads((work / t).read_text())["lease"] for t in targets]
+    leases = [json.loads(p.read_text()) for p in (work / ".leases").glob("*.json")]
+    assert len(leases) == len(targets), leases  # one lease per training job, recorded by the test hook
     assert {lease["device"] for lease in leases} <= {"cuda:0", "cuda:1"}
     overlapping = 0
     for i, a in enumerate(leases):

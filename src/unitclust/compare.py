@@ -1,4 +1,4 @@
-"""Comparing cluster assignments across similarity measures (paper section 4.3, SPEC section 5).
+"""Comparing cluster assignments across similarity measures (paper section 4.3, docs/science.md §5).
 
 Element-centric similarity (Gates et al. 2019) from clusim, alpha 0.9, r 1.0.
 """

@@ -1,4 +1,4 @@
-"""Expanding the hyperparameter table (paper Table 1, SPEC section 1) into models.
+"""Expanding the hyperparameter table (paper Table 1, docs/science.md §1) into models.
 
 A sweep fixes ``l2``, ``l1`` and ``dropout``; each may be a number, a list of
 numbers, or ``{logspace: [a, b, n]}`` / ``{linspace: [a, b, n]}`` (numpy
@@ -93,12 +93,33 @@ def check_settings(settings: dict[str, Setting]) -> None:
                 raise ValueError(f"config key sweeps.*.{p}: value {v} must be a finite number >= 0")
 
 
+# Keys renamed since an earlier release: old dotted key -> new dotted key.
+RENAMED_KEYS = {"similarity.abs": "similarity.abs_placement"}
+
+
+def renamed_key_error(config: dict) -> str | None:
+    """A message telling exactly what to change when ``config`` uses a renamed key."""
+    for old, new in RENAMED_KEYS.items():
+        *parents, leaf = old.split(".")
+        node = config
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node:
+            return (f"Invalid configuration at '{old}': this key was renamed to '{new}'; "
+                    f"write '{new.rsplit('.', 1)[1]}: {node[leaf]}' instead")
+    return None
+
+
 def describe_config_error(config: dict, schema: dict) -> str | None:
     """One readable line for the most relevant schema violation of ``config`` (None if valid).
 
     Names the offending key as a dotted path and adds what the schema allows.
     """
     import jsonschema
+
+    renamed = renamed_key_error(config)
+    if renamed:
+        return renamed
 
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))

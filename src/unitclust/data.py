@@ -1,4 +1,4 @@
-"""Datasets (SPEC section 2): offline ``digits`` and IDX-file ``mnist`` / ``fashion_mnist``.
+"""Datasets (docs/science.md §2): offline ``digits`` and IDX-file ``mnist`` / ``fashion_mnist``.
 
 A prepared dataset is one ``.npz`` file holding uint8 pixels plus a ``scale``
 that maps them to [0, 1] (1/16 for digits, 1/255 for MNIST):

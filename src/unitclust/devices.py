@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 LOCK_DIR_ENV = "UNITCLUST_LOCK_DIR"
-FAKE_GPUS_ENV = "UNITCLUST_FAKE_GPUS"  # tests: pretend this many GPUs exist; the work runs on the CPU
 
 
 def default_lock_dir() -> Path:
@@ -34,17 +33,10 @@ def _device_names(count: int) -> list[str]:
 
 
 def cuda_device_count() -> int:
-    fake = os.environ.get(FAKE_GPUS_ENV)
-    if fake:
-        return int(fake)
+    """Number of visible CUDA devices (0 without CUDA)."""
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def torch_device(leased: str) -> str:
-    """The torch device for a lease: the lease itself, or the CPU under $UNITCLUST_FAKE_GPUS."""
-    return "cpu" if os.environ.get(FAKE_GPUS_ENV) else leased
 
 
 @contextlib.contextmanager
@@ -67,7 +59,7 @@ def lease_device(want: str = "auto", device_count: int | None = None, lock_dir: 
             raise RuntimeError("device: cuda was requested but no CUDA device is visible")
         yield "cpu"
         return
-    if os.environ.get("SLURM_JOB_ID") and not os.environ.get(FAKE_GPUS_ENV):
+    if os.environ.get("SLURM_JOB_ID"):
         # Under Slurm the scheduler already gives each job its own GPU(s); node-local locks
         # could only make jobs whose devices are renumbered from 0 wait for each other.
         yield "cuda:0"

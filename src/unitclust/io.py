@@ -1,7 +1,10 @@
-"""Atomic output files, provenance and checked readers.
+"""File formats of the workflow: atomic writers, checked readers, provenance.
 
-Every output is written to a temporary file in the destination directory and
-renamed into place, so a crash never leaves a truncated file at a final path.
+Every output is written to a temporary file in the destination directory and renamed into
+place, so a crash never leaves a truncated file at a final path.  Formats: checkpoints
+(``torch.save``), JSON, HDF5 (``layerL`` groups of datasets; provenance in root attributes)
+and CSV tables.  Readers turn unreadable or truncated files into a ``ValueError`` that names
+the file and says to delete it and rerun.
 """
 
 from __future__ import annotations
@@ -101,9 +104,84 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 
 def model_from_checkpoint(ckpt: dict):
+    """The MLP described by a checkpoint's hparams, with its weights loaded."""
     from .models import MLP
 
     h = ckpt["hparams"]
     model = MLP(h["in_dim"], h["hidden"], h["out_dim"], h["dropout"])
     model.load_state_dict(ckpt["state_dict"])
     return model
+
+
+# ------------------------------------------------------------------ HDF5
+def write_h5(path: str | os.PathLike, fill, attrs: dict) -> None:
+    """Write an HDF5 file atomically: root attributes ``attrs`` plus provenance, then ``fill(h5file)``."""
+    import h5py
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for k, v in {**attrs, "git_hash": git_hash(), "unitclust_version": versions()["unitclust"],
+                         "versions": json.dumps(versions(), sort_keys=True)}.items():
+                f.attrs[k] = v
+            fill(f)
+
+
+def open_h5(path: str | os.PathLike):
+    """Open a workflow HDF5 file read-only, with a clear error for a corrupt or truncated file."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"HDF5 file {path} is unreadable or truncated ({exc}). Delete it and rerun.") from exc
+
+
+def layer_names(groups) -> list[str]:
+    """``layerL`` names in numeric order (layer10 after layer9)."""
+    return sorted(groups, key=lambda s: int(s.removeprefix("layer")))
+
+
+def read_h5_matrices(path: str | os.PathLike) -> tuple[dict, dict[str, dict[str, tuple]]]:
+    """Root attributes and ``{"layer1": {name: (array, attrs)}}`` of a similarity or cluster file."""
+    out: dict[str, dict] = {}
+    with open_h5(path) as f:
+        attrs = dict(f.attrs)
+        try:
+            for lname in layer_names(k for k in f if k.startswith("layer")):
+                out[lname] = {m: (f[lname][m][()], dict(f[lname][m].attrs)) for m in f[lname]}
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ValueError(f"HDF5 file {path} is corrupt ({exc}). Delete it and rerun.") from exc
+    return attrs, out
+
+
+def read_h5_dataset(path: str | os.PathLike, key: str):
+    """One dataset's values and attributes, e.g. ``read_h5_dataset(p, "layer1/cov")``."""
+    with open_h5(path) as f:
+        try:
+            d = f[key]
+            return d[()], dict(d.attrs)
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ValueError(f"HDF5 file {path} has no readable dataset {key!r} ({exc}). "
+                             "Delete it and rerun.") from exc
+
+
+# ------------------------------------------------------------------ CSV tables
+def write_csv(df, path: str | os.PathLike) -> None:
+    """Write a pandas DataFrame as CSV (no index), atomically."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def read_table(path: str | os.PathLike):
+    """Read a CSV table; a clear error naming the file if it is unreadable."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"table {path} is unreadable ({exc}). Delete it and rerun.") from exc
+
+
+def read_tables(**paths) -> dict:
+    """``read_tables(metrics=p1, sweeps=p2)`` -> ``{"metrics": df1, "sweeps": df2}``."""
+    return {name: read_table(p) for name, p in paths.items()}

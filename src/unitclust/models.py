@@ -1,4 +1,4 @@
-"""The paper's multilayer perceptron (paper section 4.1, SPEC section 2).
+"""The paper's multilayer perceptron (paper section 4.1, docs/science.md §2).
 
 Linear(d, h1) -> ReLU -> Dropout(p) -> ... -> Linear(h_L, o).  Hidden activity
 ``h_l`` is the post-ReLU output of hidden layer ``l`` (dropout is the identity
@@ -46,7 +46,7 @@ class MLP(nn.Module):
         return hs
 
     def weight_matrices(self) -> list[torch.Tensor]:
-        """All weight matrices, output layer included, biases excluded (SPEC section 2)."""
+        """All weight matrices, output layer included, biases excluded (docs/science.md §2)."""
         return [lin.weight for lin in self.linears]
 
     def hparams(self) -> dict:
@@ -55,7 +55,7 @@ class MLP(nn.Module):
 
 def build_model(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float, seed: int) -> MLP:
     """Seeded construction: seed ``s`` gives the same initial weights for every
-    dropout / L1 / L2 setting (paired seeds, SPEC section 1)."""
+    dropout / L1 / L2 setting (paired seeds, docs/science.md §1)."""
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(int(seed))
     try:

@@ -1,51 +1,55 @@
-"""Glue for ``workflow/scripts``: logging, thread limits and readable failures."""
+"""Glue for ``workflow/scripts``: the job log, thread limits and readable failures."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sys
+import time
 import traceback
-from pathlib import Path
-
-AUDIT_ENV = "UNITCLUST_IMPORT_AUDIT"
 
 
-def _record_imports(rule: str) -> None:
-    """With $UNITCLUST_IMPORT_AUDIT set to a folder, record the top-level modules this job imported
-    (tests/test_envs.py checks them against the rule's conda environment)."""
-    folder = os.environ.get(AUDIT_ENV)
-    if not folder:
-        return
-    from . import PRELOADED_MODULES
-
-    names = sorted({name.split(".")[0] for name in list(sys.modules) if name not in PRELOADED_MODULES})
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / f"{rule}.{os.getpid()}.json").write_text(json.dumps({"rule": rule, "modules": names}))
+def _describe(snakemake) -> str:
+    """What the job is: rule, wildcards, inputs, parameters and outputs, one per line."""
+    lines = [f"rule {snakemake.rule}"]
+    wildcards = dict(snakemake.wildcards.items())
+    if wildcards:
+        lines.append(f"wildcards: {wildcards}")
+    for label, files in (("input", snakemake.input), ("output", snakemake.output)):
+        files = list(files)
+        shown = files if len(files) <= 6 else files[:3] + [f"... ({len(files)} files)"] + files[-2:]
+        lines.append(f"{label}: " + ", ".join(map(str, shown)))
+    params = {k: v for k, v in snakemake.params.items()}
+    if params:
+        lines.append("params: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+    lines.append(f"threads: {snakemake.threads}")
+    return "\n".join(lines)
 
 
 def run_script(main, snakemake) -> None:
     """Run ``main(snakemake)`` with stdout/stderr going to the rule's log file.
 
-    On failure the traceback goes to the log, a one-line reason to the real
-    stderr (so it shows in Snakemake's own output), and the job exits 1;
-    outputs are written atomically, so nothing half-written is left behind.
+    The log starts with what the job is (rule, wildcards, inputs, params, outputs) and ends with
+    its wall time; ``main`` prints its own result summary in between.  On failure the traceback
+    goes to the log, a one-line reason to the real stderr (so it shows in Snakemake's output),
+    and the job exits 1; outputs are written atomically, so nothing half-written is left behind.
     """
     log = snakemake.log[0] if len(snakemake.log) else None
     stream = open(log, "w") if log else contextlib.nullcontext(sys.stderr)
     with stream as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        t0 = time.perf_counter()
+        print(_describe(snakemake), flush=True)
         try:
             main(snakemake)
-            _record_imports(snakemake.rule)
         except Exception as exc:  # noqa: BLE001 - report every failure the same way
             traceback.print_exc()
             sys.__stderr__.write(f"\nERROR in rule {snakemake.rule}: {type(exc).__name__}: {exc}\n"
                                  + (f"(full traceback in {log})\n" if log else ""))
             sys.exit(1)
+        print(f"done in {time.perf_counter() - t0:.2f} s", flush=True)
 
 
 def set_threads(threads: int) -> None:
+    """Limit torch to ``threads`` intra-op threads and one inter-op thread."""
     import torch
 
     torch.set_num_threads(max(1, int(threads)))

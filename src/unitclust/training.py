@@ -1,4 +1,4 @@
-"""Training protocol (SPEC section 2) and the per-model metrics.
+"""Training protocol (docs/science.md §2) and the per-model metrics.
 
 Loss = cross-entropy + l1 * sum|W| + l2 * sum W^2 over all weight matrices
 (output layer included, biases excluded, no 1/2 factor); Adam; learning rate x
@@ -36,7 +36,7 @@ class TrainConfig:
 
 
 def penalty(model: MLP, l1: float, l2: float) -> torch.Tensor:
-    """l1 * sum|W| + l2 * sum W^2 over weight matrices (SPEC section 2)."""
+    """l1 * sum|W| + l2 * sum W^2 over weight matrices (docs/science.md §2)."""
     ws = model.weight_matrices()
     total = torch.zeros((), device=ws[0].device)
     if l1:
@@ -130,7 +130,7 @@ def train(model: MLP, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: i
 
 
 def model_metrics(model: MLP, splits: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
-    """Loss and accuracy on every split plus the weight statistics (SPEC section 2)."""
+    """Loss and accuracy on every split plus the weight statistics (docs/science.md §2)."""
     out: dict[str, float] = {}
     for name, (x, y) in splits.items():
         out[f"{name}_loss"], out[f"{name}_acc"] = evaluate(model, x, y)

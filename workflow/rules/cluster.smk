@@ -4,6 +4,7 @@ rule cluster:
     output:
         f"{R}/models/{{model}}/clusters.h5",
     params:
+        model_id=lambda wc: wc.model,
         method=config["clustering"]["method"],
         mc_steps=config["clustering"]["mc_steps"],
         target_entropy=config["clustering"]["target_entropy"],
@@ -29,6 +30,7 @@ rule compare:
     output:
         f"{R}/models/{{model}}/cluster_similarity.h5",
     params:
+        model_id=lambda wc: wc.model,
         unused=config["compare"]["unused"],
         alpha=config["compare"]["alpha"],
         r=config["compare"]["r"],

@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package without pip install -e (see README)
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package from this checkout (see README)
 from unitclust.config import check_settings, describe_config_error, expand_sweeps
 
 

@@ -5,9 +5,12 @@ rule similarity:
     output:
         f"{R}/models/{{model}}/similarity.h5",
     params:
-        abs_placement=config["similarity"]["abs"],
+        model_id=lambda wc: wc.model,
+        abs_placement=config["similarity"]["abs_placement"],
         normalization=config["similarity"]["normalization"],
         eps=config["similarity"]["eps"],
+        batch_size=config["similarity"]["batch_size"],
+        device=config["training"]["device"],
         version=STAGE_VERSION["similarity"],
     log:
         f"{R}/logs/similarity/{{model}}.log",

@@ -8,8 +8,10 @@ rule train:
         l2=setting_value("l2"),
         l1=setting_value("l1"),
         dropout=setting_value("dropout"),
+        seed=lambda wc: int(wc.seed),
         hidden=config["model"]["hidden"],
         training=training_params(),
+        device=config["training"]["device"],
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/train/{{setting}}/seed={{seed}}.log",
@@ -31,8 +33,10 @@ rule init_untrained:
         model=f"{R}/models/untrained/seed={{seed}}/model.pt",
         metrics=f"{R}/models/untrained/seed={{seed}}/metrics.json",
     params:
+        seed=lambda wc: int(wc.seed),
         hidden=config["model"]["hidden"],
         val_fraction=config["training"]["val_fraction"],
+        device="cpu",
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/init_untrained/seed={{seed}}.log",

@@ -1,18 +1,13 @@
-"""Fig. S4: number of clusters vs regularization by layer, untrained quantile bands."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821 - repo package, see README
-from unitclust import plotting
-from unitclust.pipeline import load_tables, save_figure
+"""Fig. S4: number of clusters vs regularization, by layer."""
+from common import run
+from unitclust import figures, io
 from unitclust.tables import n_excluded
-from unitclust.runtime import run_script
 
 
 def main(sm):
-    t = load_tables(modularity=sm.input.modularity, sweeps=sm.input.sweeps, metrics=sm.input.metrics)
-    fig = plotting.figS4(t["modularity"], t["sweeps"], n_excluded(t["metrics"]))
-    save_figure(fig, sm.output.pdf, sm.output.png, dpi=sm.params.dpi)
+    t = io.read_tables(modularity=sm.input.modularity, sweeps=sm.input.sweeps, metrics=sm.input.metrics)
+    fig = figures.figS4(t["modularity"], t["sweeps"], n_excluded(t["metrics"]))
+    figures.save_figure(fig, sm.output.pdf, sm.output.png, dpi=sm.params.dpi)
 
 
-run_script(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821

@@ -1,17 +1,13 @@
 """The eight similarity matrices of every hidden layer of one model -> one HDF5 file."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821 - repo package, see README
-from unitclust.pipeline import similarity_one
-from unitclust.runtime import run_script
+from common import run
+from unitclust.steps import similarity_one
 
 
 def main(sm):
-    similarity_one(sm.input.model, sm.input.data, sm.output[0], model_id=sm.wildcards.model,
-                   abs_placement=sm.params.abs_placement, normalization=sm.params.normalization,
-                   eps=sm.params.eps, batch_size=sm.config["similarity"]["batch_size"],
-                   device=sm.config["training"]["device"], threads=sm.threads)
+    p = sm.params
+    similarity_one(sm.input.model, sm.input.data, sm.output[0], model_id=p.model_id,
+                   abs_placement=p.abs_placement, normalization=p.normalization, eps=p.eps,
+                   batch_size=p.batch_size, device=p.device, threads=sm.threads)
 
 
-run_script(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821

@@ -1,14 +1,10 @@
-"""Q*, Q after initialization, number of clusters per model x layer x measure -> tables/modularity.csv."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # noqa: F821 - repo package, see README
-from unitclust.pipeline import modularity_table_from_files
-from unitclust.runtime import run_script
+"""Every model's cluster file -> tables/modularity.csv (one row per model x layer x measure)."""
+from common import run
+from unitclust.steps import modularity_table_from_files
 
 
 def main(sm):
     modularity_table_from_files(list(sm.input.clusters), sm.input.metrics, sm.output[0])
 
 
-run_script(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821

@@ -2,7 +2,7 @@
 
 Usage as a context manager::
 
-    from slurm_cluster import SlurmCluster, SlurmUnavailable
+    from support.slurm_cluster import SlurmCluster, SlurmUnavailable
 
     with SlurmCluster() as cluster:
         cluster.run(["sbatch", "--wait", "--wrap", "echo hi"])
@@ -369,7 +369,7 @@ class SlurmCluster:
             "slurmd": d / "log" / "slurmd.log",
         }
         conf = f"""\
-# Single-node test cluster written by tests/slurm_cluster.py
+# Single-node test cluster written by tests/support/slurm_cluster.py
 ClusterName={self.cluster_name}
 SlurmctldHost={self.nodename}(127.0.0.1)
 SlurmctldPort={ctld_port}
@@ -435,7 +435,7 @@ PartitionName={self.partition} Nodes={self.nodename} Default=YES MaxTime=INFINIT
             w = bindir / name
             w.write_text(
                 "#!/bin/sh\n"
-                "# written by tests/slurm_cluster.py: restore SLURM_CONF, which the\n"
+                "# written by tests/support/slurm_cluster.py: restore SLURM_CONF, which the\n"
                 "# slurm-jobstep plugin strips before its nested srun\n"
                 f': "${{SLURM_CONF:={self.conf}}}"\n'
                 "export SLURM_CONF\n"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: test-only hooks for every job
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "src", "envs"]
@@ -47,8 +48,10 @@ def snakemake(workdir: Path, *args, config: Path | None = None, check=True, time
     snakefile = snakefile or (workdir / "Snakefile" if (workdir / "Snakefile").exists() else ROOT / "Snakefile")
     cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), *args,
            "--configfile", str(config or workdir / "tiny.yaml")]
+    pythonpath = os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "UNITCLUST_LOCK_DIR": str(workdir / ".locks"),
-           "UNITCLUST_IMPORT_AUDIT": str(workdir / ".import-audit"), **(extra_env or {})}
+           "UNITCLUST_IMPORT_AUDIT": str(workdir / ".import-audit"), "PYTHONPATH": pythonpath,
+           "UNITCLUST_LEASE_RECORDS": str(workdir / ".leases"), **(extra_env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")

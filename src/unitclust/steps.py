@@ -1,12 +1,12 @@
-"""One function per workflow step: read inputs, call the pure functions, write outputs atomically.
+"""One function per workflow job: read the inputs, call the pure functions, write the outputs.
 
-The scripts in ``workflow/scripts`` are thin wrappers around these, so every
-step can also be run (and tested) from Python without Snakemake.
+The scripts in ``workflow/scripts`` are thin wrappers around these, so every job can also be
+run (and tested) from Python without Snakemake.  File formats live in :mod:`unitclust.io`.
+Each function returns (or prints) a short summary that the job's log records.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 
@@ -21,7 +21,7 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
     """Train (or, with ``trained=False``, only initialise) one model; write checkpoint + metrics JSON."""
     import torch
 
-    from .devices import lease_device, torch_device
+    from .devices import lease_device
     from .models import build_model
     from .runtime import set_threads
     from .training import TrainConfig, model_metrics, train
@@ -30,7 +30,7 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
     t0 = time.perf_counter()
     arrays = load_dataset(data_path)
     with lease_device(device if trained else "cpu") as lease:
-        lease_start, dev = time.time(), torch_device(lease)
+        lease_start, dev = time.time(), lease
         x_full, y_full = to_tensors(arrays, "train", dev)
         x_test, y_test = to_tensors(arrays, "test", dev)
         tr, va = train_val_split(len(x_full), seed, training.get("val_fraction", 0.1))
@@ -58,53 +58,13 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
     return metrics
 
 
-# ------------------------------------------------------------------ HDF5 helpers
-def _h5_write(path, fill, attrs: dict) -> None:
-    """Write an HDF5 file atomically: ``fill(h5file)`` adds the datasets; root attrs get provenance."""
-    import h5py
-
-    with io.atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            for k, v in {**attrs, "git_hash": io.git_hash(), "unitclust_version": io.versions()["unitclust"],
-                         "versions": json.dumps(io.versions(), sort_keys=True)}.items():
-                f.attrs[k] = v
-            fill(f)
-
-
-def open_h5(path):
-    """Open a workflow HDF5 file read-only, with a clear error for a corrupt or truncated file."""
-    import h5py
-
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"HDF5 file {path} is unreadable or truncated ({exc}). Delete it and rerun.") from exc
-
-
-def read_h5_matrices(path) -> tuple[dict, dict[str, dict[str, object]]]:
-    """Root attrs and ``{"layer1": {measure: array}}`` of a similarity/cluster file."""
-    out: dict[str, dict] = {}
-    with open_h5(path) as f:
-        attrs = dict(f.attrs)
-        try:
-            for lname in sorted(k for k in f if k.startswith("layer")):
-                out[lname] = {m: (f[lname][m][()], dict(f[lname][m].attrs)) for m in f[lname]}
-        except (OSError, KeyError, RuntimeError) as exc:
-            raise ValueError(f"HDF5 file {path} is corrupt ({exc}). Delete it and rerun.") from exc
-    return attrs, out
-
-
-def layer_names(groups: dict) -> list[str]:
-    return sorted(groups, key=lambda s: int(s.removeprefix("layer")))
-
-
 # ------------------------------------------------------------------ similarity
 def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placement="averaged",
                    normalization="max", eps=1e-12, batch_size=1000, device="auto", threads=1) -> None:
-    """The eight similarity matrices of every hidden layer of one model, on the test split (SPEC section 3)."""
+    """The eight similarity matrices (paper section 3.1) of every hidden layer of one model, on the test split."""
     import torch
 
-    from .devices import lease_device, torch_device
+    from .devices import lease_device
     from .runtime import set_threads
     from .similarity import FAMILY, MEASURES, similarity_matrices
 
@@ -114,7 +74,7 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     model = io.model_from_checkpoint(ckpt)
     finite = all(torch.isfinite(v).all() for v in model.state_dict().values())
     with lease_device(device) as lease:
-        dev = torch_device(lease)
+        dev = lease
         x, _ = to_tensors(arrays, "test", dev)
         if finite:
             layers = similarity_matrices(model.to(dev), x, abs_placement=abs_placement,
@@ -131,7 +91,7 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
                 d = g.create_dataset(m, data=np.asarray(mats[m], dtype=np.float64))
                 d.attrs.update({"measure": m, "family": FAMILY[m], "normalized": m.endswith("_norm"), **common})
 
-    _h5_write(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
+    io.write_h5(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
                                "status": "ok" if finite else "diverged", "device": str(dev), "lease": lease,
                                **common})
 
@@ -139,13 +99,14 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
 # ------------------------------------------------------------------ clustering
 def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5000, target_entropy=0.15,
                 restarts=1, seed=0, mc_only_fraction=0.05, mc_only_steps=1000) -> None:
-    """Cluster every (layer, measure) matrix of one similarity file (SPEC section 4)."""
-    from .modularity import cluster_matrix, monte_carlo_only, stable_seed
+    """Cluster every (layer, measure) matrix of one similarity file (paper section 3.2, Algorithm 1)."""
+    from .clustering.cluster import cluster_matrix, monte_carlo_only
+    from .seeds import stable_seed
 
-    attrs, layers = read_h5_matrices(sim_path)
+    attrs, layers = io.read_h5_matrices(sim_path)
     status = str(attrs.get("status", "ok"))
     results = {}
-    for lname in layer_names(layers):
+    for lname in io.layer_names(layers):
         for m, (S, _) in layers[lname].items():
             name = f"{sim_path}:{lname}/{m}"
             s = stable_seed(seed, model_id, lname, m)
@@ -154,10 +115,10 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
                                          q_mc_only=np.nan, n_clusters=np.nan, n_unused=len(S),
                                          status=status, seed=s)
                 continue
-            r = cluster_matrix(S, seed=s, method=method, n_steps=mc_steps, target_entropy=target_entropy,
+            r = cluster_matrix(S, seed=s, method=method, mc_steps=mc_steps, target_entropy=target_entropy,
                                restarts=restarts, name=name)
             sampled = stable_seed(seed, "mc_only", model_id, lname, m) / 2.0**63 < mc_only_fraction
-            q_mc = (monte_carlo_only(S, seed=s, n_steps=mc_only_steps, target_entropy=target_entropy)
+            q_mc = (monte_carlo_only(S, seed=s, mc_only_steps=mc_only_steps, target_entropy=target_entropy)
                     if sampled and r.status == "ok" else np.nan)
             results[lname, m] = dict(labels=r.labels, q=r.q, q_init=r.q_init, q_mc_only=q_mc,
                                      n_clusters=r.n_clusters, n_unused=r.n_unused, status=r.status, seed=r.seed)
@@ -167,37 +128,32 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
             d = f.require_group(lname).create_dataset(m, data=np.asarray(res.pop("labels"), dtype=np.int64))
             d.attrs.update({k: (float(v) if isinstance(v, float) else v) for k, v in res.items()})
 
-    _h5_write(out_path, fill, {"model": model_id, "method": method, "mc_steps": mc_steps,
+    io.write_h5(out_path, fill, {"model": model_id, "method": method, "mc_steps": mc_steps,
                                "target_entropy": target_entropy, "restarts": restarts, "seed": seed,
                                "status": status, "source": str(sim_path)})
 
 
 # ------------------------------------------------------------------ comparing clusterings
 def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", alpha=0.9, r=1.0) -> None:
-    """8x8 element-centric similarity between the measures' cluster assignments, per layer (SPEC section 5)."""
+    """8x8 element-centric similarity between the measures' cluster assignments, per layer (paper section 4.3)."""
     from .compare import similarity_matrix
     from .measures import MEASURES
 
-    attrs, layers = read_h5_matrices(clusters_path)
+    attrs, layers = io.read_h5_matrices(clusters_path)
     mats = {lname: similarity_matrix({m: lab for m, (lab, _) in layers[lname].items()}, MEASURES,
                                      unused=unused, alpha=alpha, r=r)
-            for lname in layer_names(layers)}
+            for lname in io.layer_names(layers)}
 
     def fill(f):
         for lname, mat in mats.items():
             d = f.create_dataset(lname, data=mat)
             d.attrs["measures"] = list(MEASURES)
 
-    _h5_write(out_path, fill, {"model": model_id, "unused": unused, "alpha": alpha, "r": r,
+    io.write_h5(out_path, fill, {"model": model_id, "unused": unused, "alpha": alpha, "r": r,
                                "measures": list(MEASURES), "status": str(attrs.get("status", "ok"))})
 
 
 # ------------------------------------------------------------------ tables
-def write_csv(df, path) -> None:
-    with io.atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
-
-
 def model_id_of(path: str) -> str:
     """'results/x/models/<setting>/seed=3/clusters.h5' -> '<setting>/seed=3'."""
     parts = str(path).split("/")
@@ -205,67 +161,50 @@ def model_id_of(path: str) -> str:
 
 
 def metrics_table_from_files(paths, out_path, *, accuracy_cutoff: float):
+    """metrics.csv from every model's metrics JSON."""
     from .tables import metrics_table
 
     df = metrics_table({model_id_of(p): io.read_json(p) for p in paths}, accuracy_cutoff)
-    write_csv(df, out_path)
+    io.write_csv(df, out_path)
     return df
 
 
-def read_table(path):
-    import pandas as pd
-
-    try:
-        return pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"table {path} is unreadable ({exc}). Delete it and rerun.") from exc
-
-
 def modularity_table_from_files(cluster_paths, metrics_path, out_path):
+    """modularity.csv from every model's cluster file."""
     from .tables import modularity_table
 
-    clusters = {model_id_of(p): read_h5_matrices(p)[1] for p in cluster_paths}
-    write_csv(modularity_table(clusters, read_table(metrics_path)), out_path)
+    clusters = {model_id_of(p): io.read_h5_matrices(p)[1] for p in cluster_paths}
+    df = modularity_table(clusters, io.read_table(metrics_path))
+    io.write_csv(df, out_path)
+    return df
 
 
 def cluster_similarity_table_from_files(paths, metrics_path, out_path):
+    """cluster_similarity.csv from every model's comparison file."""
     from .tables import cluster_similarity_table
 
     mats = {}
     for p in paths:
-        with open_h5(p) as f:
+        with io.open_h5(p) as f:
             mats[model_id_of(p)] = {k: (f[k][()], [str(m) for m in f[k].attrs["measures"]]) for k in f}
-    write_csv(cluster_similarity_table(mats, read_table(metrics_path)), out_path)
+    df = cluster_similarity_table(mats, io.read_table(metrics_path))
+    io.write_csv(df, out_path)
+    return df
 
 
 # ------------------------------------------------------------------ figures
-def load_tables(**paths):
-    """Read the named CSV tables (clear error if one is unreadable)."""
-    return {name: read_table(p) for name, p in paths.items()}
-
-
 def example_matrices(sim_paths, cluster_paths, titles, *, measure: str, layer: int = 1) -> list[dict]:
     """Fig. 3's example row: normalized adjacency A~ (eq. 7) of one layer, units sorted by cluster."""
+    from .clustering.objective import adjacency, normalized_adjacency
+
     examples = []
     for sim, clu, title in zip(sim_paths, cluster_paths, titles):
-        with open_h5(sim) as f:
-            S = f[f"layer{layer}"][measure][()]
-        with open_h5(clu) as f:
-            d = f[f"layer{layer}"][measure]
-            labels, q = d[()], float(d.attrs["q"])
-        A = np.array(S, dtype=np.float64)
-        np.fill_diagonal(A, 0.0)
-        total = A.sum()
-        A = A / total if total > 0 else A
+        S, _ = io.read_h5_dataset(sim, f"layer{layer}/{measure}")
+        labels, attrs = io.read_h5_dataset(clu, f"layer{layer}/{measure}")
+        A = normalized_adjacency(adjacency(S)[0])
         key = np.where(labels < 0, labels.max(initial=0) + 1, labels)
         order = np.argsort(key, kind="stable")
         sizes = np.bincount(key[order] - key.min()) if len(key) else np.array([])
-        examples.append({"title": title, "matrix": A[np.ix_(order, order)], "q": q,
+        examples.append({"title": title, "matrix": A[np.ix_(order, order)], "q": float(attrs["q"]),
                          "boundaries": np.cumsum(sizes[sizes > 0])[:-1].tolist()})
     return examples
-
-
-def save_figure(fig, pdf_path, png_path, dpi) -> None:
-    from .plotting import save_figure as _save
-
-    _save(fig, pdf_path, png_path, dpi=dpi)

@@ -1,67 +1,12 @@
-"""Pairwise similarity of hidden units (paper section 3.1, eqs. 1-5; SPEC section 3).
+"""The eight similarity matrices of a ReLU MLP in closed form (paper section 3.1, eqs. 1-5).
 
-For every hidden layer of a ReLU MLP (:class:`unitclust.models.MLP`) this module
-computes four base n x n similarity matrices, averaged over K inputs, and their
-normalized versions:
-
-=============  ==========  ==================================================
-measure        family      per-input term (h = post-ReLU hidden activity)
-=============  ==========  ==================================================
-``cov``        upstream    (h - hbar)(h - hbar)^T                     (eq. 1)
-``isens``      upstream    J J^T,  J = dh/dx  (n x d)                 (eq. 2)
-``osens``      downstream  J^T J,  J = dy/dh  (o x n), y = logits     (eq. 3)
-``hess``       downstream  d^2 L / dh dh of the cross-entropy loss    (eq. 4)
-``*_norm``     same        S_ij / max(S_ii, S_jj, eps)                (eq. 5)
-=============  ==========  ==================================================
-
-(Eq. 3 as printed has the transpose on the wrong side; ``J^T J`` is the n x n
-matrix.)  The network is evaluated in eval mode (dropout off).
-
-Absolute values (SPEC section 3): ``abs_placement="averaged"`` (default) takes
-``|mean_k term_k|``, which is what the authors' released code computed;
-``abs_placement="per_input"`` takes ``mean_k |term_k|``, as eqs. (1)-(4) print it.
-
-Implementation: exact closed forms for ReLU MLPs, vectorized over a batch of
-inputs, no autograd and no loop over units or single inputs.  With
-``D_l = diag(1[z_l > 0])`` (the ReLU derivative, 0 at z = 0 like torch's) and
-``W_l`` the weight of ``linears[l]``:
-
-* upstream: ``dh_l/dx = D_l W_l ... D_1 W_1``.  Writing ``W_1 W_1^T = R^T R``
-  (R from a QR decomposition of ``W_1^T``, r = min(d, n_1) rows) the per-input
-  factor ``E_l^T = D_l W_l ... D_2 W_2 D_1 R^T`` (n_l x r) satisfies
-  ``J J^T = E_l^T E_l``; ``E_l`` is propagated layer by layer with one GEMM per
-  layer.  For layer 1 the Gram matrix is simply ``(W_1 W_1^T) * d d^T``.
-* downstream: ``dy/dh_L = W_out`` and ``dy/dh_l = (dy/dh_{l+1}) D_{l+1} W_{l+1}``.
-* Hessian: a ReLU net is piecewise linear in h, so the second derivative of
-  y w.r.t. h vanishes almost everywhere and
-  ``d^2 L/dh dh = J^T (diag(p) - p p^T) J`` with ``p = softmax(y)``.  This does
-  not depend on the label, so no labels are needed.  It is evaluated as
-  ``V^T V`` with ``V = diag(sqrt p) (I - 1 p^T) J`` (rows
-  ``sqrt(p_a) (J_a - sum_b p_b J_b)``), because
-  ``diag(p) - p p^T = (I - p 1^T) diag(p) (I - 1 p^T)``; unlike the difference of
-  two terms this keeps full relative accuracy for confident predictions
-  (p nearly one-hot, Hessian tiny).
-* averaged mode, downstream: the sum over inputs is linear, so the last
-  multiplication by a weight matrix is moved outside it,
-  ``mean_k J_l^T J_l = W_{l+1}^T [mean_k (J_{l+1} D_{l+1})^T (J_{l+1} D_{l+1})] W_{l+1}``;
-  for the last hidden layer ``osens = W_out^T W_out`` and
-  ``hess = W_out^T [mean_k diag(p) - p p^T] W_out``.
-
-Precision: the forward pass, masks, covariance, layer-1 input sensitivity and
-all downstream products are computed in float64 (weights and inputs are cast);
-every sum over inputs is accumulated in float64.  The per-input factors of the
-input sensitivity of layers >= 2 (the dominant cost, O(r n^2) per input) are
-multiplied in float32, with each chunk's Gram block added to a float64
-accumulator; this changes results by ~1e-7 of the largest entry (measured
-<= 2.3e-7 on 784-64-64-10, 784-64x5-10 and 784-256-256-10 nets) and halves
-the run time.  It is used only while float32 matmuls are exact IEEE float32
-(``torch.get_float32_matmul_precision() == "highest"``, the default, and no
-TF32); otherwise that part also runs in float64.  Covariance without cancellation:
-``per_input`` makes a first pass for the exact mean; ``averaged`` accumulates
-products of activity shifted by the first batch's mean and subtracts the
-(small) outer product of the remaining mean offset.  Memory is
-O(batch_size * (d + n^2)) (the deep-layer input-sensitivity factors go in
-blocks of ~2 MiB), independent of K.
+Exact closed forms, vectorized over batches of inputs: no autograd, no loop over units or
+single inputs.  With ``D_l = diag(1[z_l > 0])`` and ``W_l`` the weight of ``linears[l]``:
+``dh_l/dx = D_l W_l ... D_1 W_1`` (upstream), ``dy/dh_l = (dy/dh_{l+1}) D_{l+1} W_{l+1}``
+with ``dy/dh_L = W_out`` (downstream), and the loss Hessian ``d2L/dh2 = J^T (diag p - p p^T) J``
+with ``p = softmax(y)`` (ReLU'' = 0 almost everywhere).  The derivations, the float32 blocks of
+the deep-layer input sensitivity and the error bounds are in docs/science.md (section 3).
+Memory is O(batch_size * (d + n^2)), independent of the number of inputs K.
 """
 
 from __future__ import annotations
@@ -69,67 +14,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .measures import BASE_MEASURES, FAMILY, LABELS, MEASURES
-
-__all__ = [
-    "MEASURES",
-    "BASE_MEASURES",
-    "FAMILY",
-    "LABELS",
-    "ABS_PLACEMENTS",
-    "NORMALIZATIONS",
-    "normalize",
-    "similarity_matrices",
-]
-
-ABS_PLACEMENTS = ("averaged", "per_input")
-NORMALIZATIONS = ("max", "sqrt")
+from ..measures import BASE_MEASURES, MEASURES
+from .normalize import ABS_PLACEMENTS, NORMALIZATIONS, check_eps, check_option, normalize
 
 _DTYPE = torch.float64
 _CHUNK_ELEMS = 2**19  # elements of a per-input factor block (2 MiB in float32)
-
-
-def _check_option(name: str, value, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, allowed))}")
-
-
-def _check_eps(eps) -> float:
-    try:
-        eps = float(eps)
-    except (TypeError, ValueError):
-        raise ValueError(f"eps must be a positive number, got {eps!r}") from None
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-    return eps
-
-
-def normalize(S: np.ndarray, method: str = "max", eps: float = 1e-12) -> np.ndarray:
-    """Normalized similarity (paper eq. 5).
-
-    ``method="max"`` (default, eq. 5): ``S'_ij = S_ij / max(S_ii, S_jj, eps)``.
-    ``method="sqrt"`` (the authors' released code): ``S'_ij = S_ij / max(sqrt(S_ii S_jj), eps)``.
-
-    ``S`` must be a square matrix with a non-negative diagonal (all base
-    similarity matrices are).  For a non-negative matrix with
-    ``S_ij <= sqrt(S_ii S_jj)`` (true for all four base measures) the result lies
-    in [0, 1] with a unit diagonal for every unit with ``S_ii > eps``; a unit with a
-    zero row stays zero.  Returns a new float64 array.
-    """
-    _check_option("normalization method", method, NORMALIZATIONS)
-    eps = _check_eps(eps)
-    S = np.asarray(S, dtype=np.float64)
-    if S.ndim != 2 or S.shape[0] != S.shape[1]:
-        raise ValueError(f"S must be a square matrix, got shape {S.shape}")
-    d = np.diag(S)
-    if np.any(d < 0) or not np.all(np.isfinite(d)):
-        raise ValueError("S must have a finite, non-negative diagonal")
-    if method == "max":
-        denom = np.maximum(np.maximum.outer(d, d), eps)
-    else:
-        denom = np.maximum(np.sqrt(np.outer(d, d)), eps)
-    return S / denom
-
 
 def _weights(model, device) -> list[tuple[torch.Tensor, torch.Tensor]]:
     layers = []
@@ -255,9 +144,9 @@ def similarity_matrices(
         wrong shape / feature dimension, no inputs, non-finite inputs, or a model
         that is not a ReLU MLP of this form.
     """
-    _check_option("abs_placement", abs_placement, ABS_PLACEMENTS)
-    _check_option("normalization", normalization, NORMALIZATIONS)
-    eps = _check_eps(eps)
+    check_option("abs_placement", abs_placement, ABS_PLACEMENTS)
+    check_option("normalization", normalization, NORMALIZATIONS)
+    eps = check_eps(eps)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     batch_size = int(batch_size)
@@ -273,13 +162,12 @@ def similarity_matrices(
     if K == 0:
         raise ValueError("x holds no inputs (K = 0); similarity matrices need at least one input")
 
-    per_input = abs_placement == "per_input"
     device = linears[0].weight.device
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            acc = _accumulate(model, x, per_input, batch_size, device)
+            acc = _accumulate(model, x, abs_placement, batch_size, device)
     finally:
         model.train(was_training)
 
@@ -304,8 +192,9 @@ def _batch(x: torch.Tensor, s: int, e: int, device) -> torch.Tensor:
     return xb
 
 
-def _accumulate(model, x: torch.Tensor, per_input: bool, batch_size: int, device) -> list[dict[str, torch.Tensor]]:
-    """Mean base matrices (before |.|) per hidden layer, as float64 tensors."""
+def _accumulate(model, x: torch.Tensor, abs_placement: str, batch_size: int, device) -> list[dict[str, torch.Tensor]]:
+    """Mean base matrices (before the final |.|) per hidden layer, as float64 tensors."""
+    per_input = abs_placement == "per_input"  # |.| of every per-input term
     K = x.shape[0]
     layers = _weights(model, device)
     L = len(layers) - 1  # number of hidden layers

@@ -1,12 +1,16 @@
-"""Tests for unitclust.plotting: every figure builds, saves as PDF + PNG of the expected size,
-is not blank, states the exclusion count, and survives degenerate inputs.
+"""Tests for unitclust.figures: every figure builds, saves as PDF + PNG of the expected size,
+is not blank, states the exclusion count, and survives degenerate inputs (saving itself:
+test_figures_save.py).
 
 Small synthetic tables only, low dpi, so the whole file runs in seconds.
 """
 
 from __future__ import annotations
 
+import ast
 import io
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from matplotlib.text import Text
 
-from unitclust import plotting
-from unitclust.plotting import MEASURES
+import unitclust.io
+from unitclust import figures
+from unitclust.figures import MEASURES
 
 DPI = 30
 N_EXCLUDED = 7
@@ -128,19 +133,19 @@ def example_matrices(k: int = 3) -> list[dict]:
 
 def build(name: str, t: dict[str, pd.DataFrame], **kw) -> Figure:
     if name == "fig3":
-        return plotting.fig3(t["modularity"], t["sweeps"], N_EXCLUDED, **kw)
+        return figures.fig3(t["modularity"], t["sweeps"], N_EXCLUDED, **kw)
     if name == "fig4":
-        return plotting.fig4(t["cluster_similarity"], N_EXCLUDED)
+        return figures.fig4(t["cluster_similarity"], N_EXCLUDED)
     if name == "figS1":
-        return plotting.figS1(t["metrics"], t["sweeps"])
+        return figures.figS1(t["metrics"], t["sweeps"])
     if name == "figS2":
-        return plotting.figS2(t["modularity"])
+        return figures.figS2(t["modularity"])
     if name == "figS3":
-        return plotting.figS3(t["modularity"], t["sweeps"], N_EXCLUDED)
+        return figures.figS3(t["modularity"], t["sweeps"], N_EXCLUDED)
     if name == "figS4":
-        return plotting.figS4(t["modularity"], t["sweeps"], N_EXCLUDED)
+        return figures.figS4(t["modularity"], t["sweeps"], N_EXCLUDED)
     if name == "figS5":
-        return plotting.figS5(t["cluster_similarity"], t["sweeps"], N_EXCLUDED)
+        return figures.figS5(t["cluster_similarity"], t["sweeps"], N_EXCLUDED)
     raise KeyError(name)
 
 
@@ -156,7 +161,7 @@ def all_text(fig: Figure) -> str:
 def check_saved(fig: Figure, tmp_path, stem: str) -> np.ndarray:
     w, h = fig.get_size_inches()
     pdf, png = tmp_path / f"{stem}.pdf", tmp_path / f"{stem}.png"
-    plotting.save_figure(fig, pdf, png, dpi=DPI)
+    figures.save_figure(fig, pdf, png, dpi=DPI)
     assert pdf.read_bytes()[:5] == b"%PDF-"
     img = imread(png)
     assert img.shape[:2] == (round(h * DPI), round(w * DPI))
@@ -175,7 +180,7 @@ def test_figure_builds_saves_and_is_not_blank(name, tables, tmp_path):
     fig = build(name, tables, **kw)
     assert isinstance(fig, Figure)
     if name in WITH_EXCLUDED:
-        assert plotting.excluded_note(N_EXCLUDED) in all_text(fig)
+        assert figures.excluded_note(N_EXCLUDED) in all_text(fig)
         assert f"{N_EXCLUDED} models excluded" in all_text(fig)
     check_saved(fig, tmp_path, name)
 
@@ -189,7 +194,7 @@ def test_fig3_layout_sizes_and_labels(tables):
     assert "Q* = 0.200" in text and "dropout=0.5" in text
     # one panel per measure, titled in words
     for m in MEASURES:
-        assert plotting.MEASURE_LABELS[m] in text
+        assert figures.MEASURE_LABELS[m] in text
     # legend states each sweep's range
     assert "L2 penalty 1e-5" in text and "dropout p 0.1" in text
     assert "regularization strength (low" in text
@@ -199,7 +204,7 @@ def test_fig4_matrix_order_and_separator(tables):
     fig = build("fig4", tables)
     ax = fig.get_axes()[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == [plotting.MEASURE_LABELS[m] for m in MEASURES]
+    assert labels == [figures.MEASURE_LABELS[m] for m in MEASURES]
     # a line separates upstream (first 4) from downstream measures
     assert any(np.allclose(line.get_xdata(), 3.5) or np.allclose(line.get_ydata(), 3.5)
                for line in ax.get_lines())
@@ -207,7 +212,7 @@ def test_fig4_matrix_order_and_separator(tables):
 
 def test_sweep_positions_rank_scaled():
     t = make_tables(extra_sweep=True)
-    sw = plotting.sweep_positions(t["sweeps"])
+    sw = figures.sweep_positions(t["sweeps"])
     l2 = sw[sw["sweep"] == "l2"].sort_values("value")
     assert l2["pos"].tolist() == [0.0, 0.5, 1.0]
     l1 = sw[sw["sweep"] == "l1"].sort_values("value")  # 4 values incl. the shared 0
@@ -218,24 +223,44 @@ def test_sweep_positions_rank_scaled():
 
 def test_measure_vocabulary():
     assert MEASURES[:4] == ("cov", "cov_norm", "isens", "isens_norm")
-    assert all(plotting.FAMILY[m] == "upstream" for m in MEASURES[:4])
-    assert all(plotting.FAMILY[m] == "downstream" for m in MEASURES[4:])
-    assert set(plotting.MEASURE_COLORS) == set(MEASURES)
-    assert plotting.excluded_note(1) == "1 model excluded (test accuracy < cutoff or diverged)"
+    assert all(figures.FAMILY[m] == "upstream" for m in MEASURES[:4])
+    assert all(figures.FAMILY[m] == "downstream" for m in MEASURES[4:])
+    assert set(figures.MEASURE_COLORS) == set(MEASURES)
+    assert figures.excluded_note(1) == "1 model excluded (test accuracy < cutoff or diverged)"
 
 
-def test_no_torch_imported():
-    """Plot jobs must start fast: plotting imports no torch (nor other unitclust modules)."""
-    import ast
-
-    tree = ast.parse(open(plotting.__file__).read())
+def _imports(path: Path, package: str) -> set[str]:
+    """Absolute names of the modules imported anywhere in a file of ``package``."""
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            names.add(node.module or "")
-    assert not any(n.split(".")[0] in ("torch", "unitclust") for n in names), names
+            if node.level:  # relative: resolve against the package
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                names.add(".".join(base + ([node.module] if node.module else [])))
+            else:
+                names.add(node.module or "")
+    return names
+
+
+def test_no_torch_imported():
+    """Plot jobs must start fast: no module of the figures package imports torch, and among the
+    unitclust modules only unitclust.measures and unitclust.io (stdlib-only at module level)."""
+    files = sorted(Path(figures.__file__).parent.glob("*.py"))
+    assert {f.stem for f in files} >= {"__init__", "style", "prepare", "panels", "save"}
+    for f in files:
+        names = _imports(f, "unitclust.figures")
+        assert not any(n.split(".")[0] == "torch" for n in names), (f.name, names)
+        ours = {n for n in names if n.split(".")[0] == "unitclust"
+                and not n.startswith("unitclust.figures")}
+        assert ours <= {"unitclust.measures", "unitclust.io"}, (f.name, ours)
+    io_tree = ast.parse(Path(unitclust.io.__file__).read_text())
+    top = {a.name for n in io_tree.body if isinstance(n, ast.Import) for a in n.names}
+    top |= {n.module or "" for n in io_tree.body if isinstance(n, ast.ImportFrom) and not n.level}
+    assert all(n.split(".")[0] in sys.stdlib_module_names | {"__future__"} for n in top), top
+    rel = [n for n in io_tree.body if isinstance(n, ast.ImportFrom) and n.level]
+    assert all(n.level == 1 and n.module is None for n in rel)  # only `from . import __version__`
 
 
 def render(fig: Figure) -> None:
@@ -304,7 +329,7 @@ def test_nan_measure_panel_is_annotated():
     fig = build("fig3", DEGENERATE["nan_measure"])
     assert "no valid models" in all_text(fig)
     s2 = all_text(build("figS2", DEGENERATE["nan_measure"]))
-    assert plotting.MEASURE_LABELS["hess_norm"] not in s2  # all its q are NaN
+    assert figures.MEASURE_LABELS["hess_norm"] not in s2  # all its q are NaN
 
 
 def test_empty_after_filtering():
@@ -326,32 +351,9 @@ def test_empty_after_filtering():
                 render(fig)
 
 
-def test_save_figure_overwrites_atomically_and_closes(tmp_path):
-    pdf, png = tmp_path / "sub" / "x.pdf", tmp_path / "sub" / "x.png"
-    for i in range(2):
-        fig = Figure(figsize=(2, 1))
-        fig.add_subplot().plot([0, 1], [i, 1 - i])
-        plotting.save_figure(fig, pdf, png, dpi=DPI)
-        assert not fig.get_axes()  # closed / cleared
-        assert imread(png).shape[:2] == (DPI, 2 * DPI)
-    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["x.pdf", "x.png"]
-
-
-def test_save_figure_failure_leaves_no_temp_file(tmp_path, monkeypatch):
-    fig = Figure(figsize=(1, 1))
-
-    def boom(*a, **k):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(fig, "savefig", boom)
-    with pytest.raises(RuntimeError):
-        plotting.save_figure(fig, tmp_path / "y.pdf", tmp_path / "y.png")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_string_booleans_from_csv(tables):
     """Tables read back from CSV may carry booleans as strings."""
     mod = tables["modularity"].astype({"trained": str, "valid": str})
-    fig = plotting.fig3(mod, tables["sweeps"], N_EXCLUDED)
+    fig = figures.fig3(mod, tables["sweeps"], N_EXCLUDED)
     assert "no valid models" not in all_text(fig)
     assert "untrained mean" in all_text(fig)

@@ -1,0 +1,37 @@
+"""Figures of the paper (Fig. 3, Fig. 4, Figs. S1-S5) drawn from the workflow's tidy tables.
+
+Each ``fig*`` function takes loaded DataFrames and returns a pyplot-free
+:class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PDF and PNG.  No torch is
+imported, so plot jobs start fast.  The conventions are described in docs/science.md, "Figures".
+"""
+
+from unitclust.measures import FAMILY, MEASURES
+
+from .agreement import fig4, figS5
+from .algorithm import figS2
+from .modularity import fig3, figS3, figS4
+from .prepare import sweep_positions
+from .save import save_figure
+from .style import (DEFAULT_DPI, MEASURE_COLORS, MEASURE_LABELS, MEASURE_SHORT, excluded_note,
+                    sweep_style)
+from .training import figS1
+
+__all__ = [
+    "MEASURES",
+    "MEASURE_LABELS",
+    "MEASURE_SHORT",
+    "FAMILY",
+    "MEASURE_COLORS",
+    "DEFAULT_DPI",
+    "excluded_note",
+    "sweep_style",
+    "sweep_positions",
+    "fig3",
+    "fig4",
+    "figS1",
+    "figS2",
+    "figS3",
+    "figS4",
+    "figS5",
+    "save_figure",
+]

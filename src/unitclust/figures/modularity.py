@@ -1,0 +1,115 @@
+"""Modularity vs regularization: Fig. 3 (Q*), Fig. S3 (Q* by layer), Fig. S4 (clusters by layer)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from unitclust.measures import MEASURES
+
+from .panels import (add_note, draw_examples, empty_panel, legend_with_note, measure_grid,
+                     sweep_handles)
+from .prepare import (measure_order, measure_slots, per_model, prep_modularity, sweep_order,
+                      sweep_positions, trained_valid, untrained, with_sweeps)
+from .style import excluded_note, new_figure, styled
+
+FIG3_WIDTH = 14.0
+FIG3_ROW_HEIGHT = 2.75
+FIG3_EXAMPLE_HEIGHT = 3.3
+LAYER_BLOCK_HEIGHT = 5.0
+
+
+@styled
+def fig3(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
+         examples: list[dict] | None = None) -> Figure:
+    """Fig. 3: Q* (eq. 9, mean over layers) vs regularization strength, a panel per measure.
+
+    Valid trained models only: thin lines are seeds, thick lines with a band the mean +- s.e.m.,
+    one colour and line style per sweep; grey bands: untrained mean +- 1/2/3 sd.  x is the rank
+    of the value within its sweep scaled to [0, 1].  ``examples`` (dicts with "title",
+    "matrix" = A-tilde (eq. 7) sorted by cluster, "q", optional "boundaries") adds a top row.
+    Size: 14 in x (2.75 in per measure row + 0.9 in, + 3.3 in with examples).
+    """
+    mod = prep_modularity(modularity)
+    sw = sweep_positions(sweeps)
+    order = sweep_order(sw["sweep"]) if len(sw) else []
+    measures = measure_order(mod["measure"]) if len(mod) else list(MEASURES)
+    _, nrows = measure_slots(measures)
+
+    trained = with_sweeps(per_model(trained_valid(mod), "q", by_layer=False), sw)
+    untrained_q = per_model(untrained(mod), "q", by_layer=False)
+
+    examples = list(examples or [])
+    height = FIG3_ROW_HEIGHT * nrows + 0.9 + (FIG3_EXAMPLE_HEIGHT if examples else 0.0)
+    fig = new_figure((FIG3_WIDTH, height))
+    if examples:
+        top, grid = fig.subfigures(2, 1, height_ratios=[FIG3_EXAMPLE_HEIGHT,
+                                                       height - FIG3_EXAMPLE_HEIGHT])
+        draw_examples(top, examples)
+    else:
+        grid = fig
+    has_band = measure_grid(grid, trained, untrained_q, "q", "sigma", order,
+                            "Q* (mean over layers)", measures)
+    fig.suptitle("Modularity Q* vs regularization (valid trained models, mean over layers)")
+    handles = sweep_handles(order, sw, "untrained mean \u00b1 1/2/3 sd" if has_band else None)
+    legend_with_note(fig, handles, excluded_note(n_excluded))
+    return fig
+
+
+def _by_layer_figure(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
+                     ycol: str, band: str, ylabel: str, title: str, band_label: str) -> Figure:
+    """One measure grid per hidden layer, stacked, on alternating white / grey backgrounds."""
+    mod = prep_modularity(modularity)
+    sw = sweep_positions(sweeps)
+    order = sweep_order(sw["sweep"]) if len(sw) else []
+    measures = measure_order(mod["measure"]) if len(mod) else list(MEASURES)
+    _, nrows = measure_slots(measures)
+    layers = sorted(int(x) for x in mod["layer"].dropna().unique()) if len(mod) else []
+    n_blocks = max(len(layers), 1)
+    block_h = LAYER_BLOCK_HEIGHT * nrows / 2
+    fig = new_figure((FIG3_WIDTH, block_h * n_blocks + 1.0))
+    fig.suptitle(title)
+    if not layers:
+        ax = fig.add_subplot(1, 1, 1)
+        empty_panel(ax, "no valid models")
+        add_note(fig, excluded_note(n_excluded))
+        return fig
+    trained_all = with_sweeps(per_model(trained_valid(mod), ycol, by_layer=True), sw)
+    untrained_all = per_model(untrained(mod), ycol, by_layer=True)
+    subfigs = fig.subfigures(n_blocks, 1, squeeze=False)[:, 0]
+    has_band = False
+    for i, (sf, layer) in enumerate(zip(subfigs, layers)):
+        sf.set_facecolor("white" if i % 2 == 0 else "0.90")
+        sf.suptitle(f"hidden layer h{layer}", fontsize=10, fontweight="bold")
+        tr = trained_all[trained_all["layer"] == layer] if len(trained_all) else trained_all
+        un = untrained_all[untrained_all["layer"] == layer] if len(untrained_all) \
+            else untrained_all
+        has_band |= measure_grid(sf, tr, un, ycol, band, order, ylabel, measures)
+    handles = sweep_handles(order, sw, band_label if has_band else None)
+    legend_with_note(fig, handles, excluded_note(n_excluded))
+    return fig
+
+
+@styled
+def figS3(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> Figure:
+    """Fig. S3: Fig. 3 split by layer (one 2x4 block per hidden layer, stacked vertically).
+
+    Same conventions as :func:`fig3` (grey bands: untrained mean +- 1/2/3 sd of the layer's Q*).
+    Size: 14 in x (5 in per layer + 1 in).
+    """
+    return _by_layer_figure(modularity, sweeps, n_excluded, "q", "sigma", "Q*",
+                            "Modularity Q* vs regularization, by layer",
+                            "untrained mean \u00b1 1/2/3 sd")
+
+
+@styled
+def figS4(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> Figure:
+    """Fig. S4: number of clusters (eq. 10) vs regularization, by layer.
+
+    Layout as :func:`figS3`; grey bands: central 68.27 / 95.45 / 99.73 % quantile ranges of the
+    untrained models, dashed line their median.  Size: 14 in x (5 in per layer + 1 in).
+    """
+    return _by_layer_figure(modularity, sweeps, n_excluded, "n_clusters", "quantile",
+                            "number of clusters",
+                            "Number of clusters vs regularization, by layer",
+                            "untrained median, 1/2/3 \u03c3 quantile ranges")
