@@ -16,6 +16,7 @@ def documented_columns(table: str) -> list[str]:
 def test_readme_table_columns_match_code():
     assert documented_columns("sweeps") == tables.SWEEP_COLUMNS
     assert documented_columns("metrics") == tables.METRIC_COLUMNS
+    assert documented_columns("history") == tables.HISTORY_COLUMNS
     assert documented_columns("modularity") == tables.MODULARITY_COLUMNS
     assert documented_columns("cluster_similarity") == tables.CLUSTER_SIMILARITY_COLUMNS
 

@@ -150,3 +150,28 @@ def test_figure_s1_needs_training_but_no_similarity(tmp_path):
     write_config(tmp_path, "tiny.yaml")
     rules = planned_rules(snakemake(tmp_path, "-n", f"{R}/figures/figS1.pdf").stdout)
     assert rules == {"data", "train", "init_untrained", "table_metrics", "table_sweeps", "figS1"}
+
+
+def test_training_jobs_flush_subnormals_and_record_their_history(tiny):
+    """Inside every training job subnormal floats are flushed (observed on a product in that
+    process), and the per-epoch history agrees with the metrics and the job's log."""
+    import json
+
+    import pandas as pd
+
+    trained = sorted((tiny / R / "models").glob("l2=*/seed=*/metrics.json"))
+    assert len(trained) == 3
+    for path in trained:
+        metrics = json.loads(path.read_text())
+        assert metrics["denormals_flushed"] is True
+        history = pd.read_csv(path.parent / "history.csv")
+        assert list(history["epoch"]) == list(range(1, metrics["epochs"] + 1))
+        assert history["val_loss"].idxmin() + 1 == metrics["best_epoch"]
+        assert history["val_loss"].min() == pytest.approx(metrics["best_val_objective"], rel=1e-12)
+        assert (history["lr"] <= 1e-3 + 1e-15).all() and history["seconds"].gt(0).all()
+        model = path.parent.relative_to(tiny / R / "models")
+        log = (tiny / R / "logs/train" / f"{model}.log").read_text()
+        assert f"epoch {metrics['epochs']:3d}:" in log and "subnormals flushed True" in log
+    table = pd.read_csv(tiny / R / "tables/history.csv")
+    assert table["model"].nunique() == 3 and len(table) == sum(
+        json.loads(p.read_text())["epochs"] for p in trained)

@@ -172,6 +172,16 @@ def write_csv(df, path: str | os.PathLike) -> None:
         df.to_csv(tmp, index=False)
 
 
+def write_rows_csv(path: str | os.PathLike, rows: list[dict], columns: list[str]) -> None:
+    """Write dicts as CSV rows (header ``columns``), atomically, without pandas (torch jobs)."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def read_table(path: str | os.PathLike):
     """Read a CSV table; a clear error naming the file if it is unreadable."""
     import pandas as pd

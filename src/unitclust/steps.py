@@ -16,17 +16,23 @@ from . import io
 from .data import load_dataset, to_tensors, train_val_split
 
 
-def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, seed, training: dict,
-              device="auto", threads=1, trained=True) -> dict:
-    """Train (or, with ``trained=False``, only initialise) one model; write checkpoint + metrics JSON."""
+def _print_epoch(row: dict) -> None:
+    print("epoch {epoch:3d}: train loss {train_loss:.4f} acc {train_acc:.4f} | val loss {val_loss:.4f} "
+          "acc {val_acc:.4f} | lr {lr:.3g} | {seconds:.2f} s".format(**row), flush=True)
+
+
+def train_one(data_path, model_path, metrics_path, history_path=None, *, hidden, l2, l1, dropout, seed,
+              training: dict, device="auto", threads=1, trained=True) -> dict:
+    """Train (or, with ``trained=False``, only initialise) one model; write its checkpoint, metrics
+    JSON and, when training, its per-epoch history CSV; print each epoch and a summary."""
     import torch
 
     from .devices import lease_device
     from .models import build_model
-    from .runtime import set_threads
-    from .training import TrainConfig, model_metrics, train
+    from .runtime import configure_torch
+    from .training import HISTORY_COLUMNS, TrainConfig, model_metrics, train
 
-    set_threads(threads)
+    flushed = configure_torch(threads)
     t0 = time.perf_counter()
     arrays = load_dataset(data_path)
     with lease_device(device if trained else "cpu") as lease:
@@ -40,21 +46,29 @@ def train_one(data_path, model_path, metrics_path, *, hidden, l2, l1, dropout, s
         record = {"epochs": 0, "best_epoch": 0, "diverged": False}
         if trained:
             cfg = TrainConfig(**{k: v for k, v in training.items() if k != "val_fraction"})
-            record = train(model, *splits["train"], *splits["val"], l1=l1, l2=l2, seed=seed, cfg=cfg)
+            record = train(model, *splits["train"], *splits["val"], l1=l1, l2=l2, seed=seed, cfg=cfg,
+                           on_epoch=_print_epoch)
         metrics = model_metrics(model, splits)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         lease_end = time.time()
     hparams = {**model.hparams(), "l2": float(l2), "l1": float(l1), "seed": int(seed), "trained": bool(trained)}
     finite = all(torch.isfinite(v).all() for v in state.values())
+    history = record.pop("history", [])
     metrics.update(record)
     metrics.update({"diverged": bool(record["diverged"] or not finite), "trained": bool(trained),
+                    "denormals_flushed": flushed,
                     "hparams": hparams, "n_train": len(splits["train"][0]), "n_val": len(splits["val"][0]),
                     "n_test": len(x_test), "device": dev, "host": socket.gethostname(), "threads": int(threads),
                     "lease": {"device": lease, "start": lease_start, "end": lease_end},
                     "wall_time_s": time.perf_counter() - t0, **io.provenance()})
     io.save_checkpoint(model_path, {"state_dict": state, "hparams": hparams, "training": dict(training),
                                     **io.provenance()})
+    if history_path is not None:
+        io.write_rows_csv(history_path, history, HISTORY_COLUMNS)
     io.write_json(metrics_path, metrics)
+    print(f"{'trained' if trained else 'initialised'} on {dev}: {metrics['epochs']} epochs (best {metrics['best_epoch']}), "
+          f"test accuracy {metrics['test_acc']:.4f}, test loss {metrics['test_loss']:.4f}, "
+          f"diverged {metrics['diverged']}, subnormals flushed {flushed}, {metrics['wall_time_s']:.1f} s")
     return metrics
 
 
@@ -65,10 +79,10 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     import torch
 
     from .devices import lease_device
-    from .runtime import set_threads
+    from .runtime import configure_torch
     from .similarity import FAMILY, MEASURES, similarity_matrices
 
-    set_threads(threads)
+    configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
     arrays = load_dataset(data_path)
     model = io.model_from_checkpoint(ckpt)
@@ -189,6 +203,16 @@ def cluster_similarity_table_from_files(paths, metrics_path, out_path):
             mats[model_id_of(p)] = {k: (f[k][()], [str(m) for m in f[k].attrs["measures"]]) for k in f}
     df = cluster_similarity_table(mats, io.read_table(metrics_path))
     io.write_csv(df, out_path)
+    return df
+
+
+def history_table_from_files(paths, out_path):
+    """history.csv (one row per trained model x epoch) from every model's history file."""
+    from .tables import history_table
+
+    df = history_table({model_id_of(p): io.read_table(p) for p in paths})
+    io.write_csv(df, out_path)
+    print(f"{df['model'].nunique()} models, {len(df)} epochs in all")
     return df
 
 

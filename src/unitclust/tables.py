@@ -16,6 +16,8 @@ MODULARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure", "family", "normalized", 
                                     "n_clusters", "n_unused", "n_units", "status", "valid"]
 CLUSTER_SIMILARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure_a", "measure_b", "similarity", "valid"]
 SWEEP_COLUMNS = ["sweep", "parameter", "value", "setting", "l2", "l1", "dropout"]
+HISTORY_COLUMNS = ["model", "setting", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
+                   "seconds"]
 
 
 def split_model_id(model: str) -> tuple[str, int]:
@@ -81,6 +83,17 @@ def cluster_similarity_table(matrices: dict[str, dict[str, tuple[np.ndarray, lis
                                  "measure_a": a, "measure_b": b, "similarity": float(mat[i, j]),
                                  "valid": valid.get(model, False)})
     return pd.DataFrame(rows, columns=CLUSTER_SIMILARITY_COLUMNS)
+
+
+def history_table(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per trained model x epoch from the models' per-epoch histories."""
+    frames = []
+    for model, df in histories.items():
+        setting, seed = split_model_id(model)
+        frames.append(df.assign(model=model, setting=setting, seed=seed))
+    if not frames:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[HISTORY_COLUMNS]
 
 
 def sweeps_table(rows: list[dict]) -> pd.DataFrame:

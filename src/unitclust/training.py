@@ -24,8 +24,15 @@ SPARSITY_THRESHOLD = 1e-3
 EVAL_BATCH = 8192
 
 
+ADAM_IMPLEMENTATIONS = ("default", "foreach", "fused")
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+
+
 @dataclass(frozen=True)
 class TrainConfig:
+    """The training protocol (docs/science.md §2); ``adam`` picks torch's Adam implementation
+    (the same algorithm; ``fused`` is the fastest on CPU, see the README's benchmarks)."""
+
     lr: float = 1e-3
     batch_size: int = 200
     max_epochs: int = 500
@@ -33,6 +40,15 @@ class TrainConfig:
     lr_patience: int = 3
     patience: int = 6
     monitor: str = "objective"  # "objective" (CE + penalty) or "cross_entropy"
+    adam: str = "fused"
+
+
+def make_adam(params, lr: float, implementation: str) -> torch.optim.Adam:
+    """``torch.optim.Adam`` with one of :data:`ADAM_IMPLEMENTATIONS`."""
+    if implementation not in ADAM_IMPLEMENTATIONS:
+        raise ValueError(f"unknown Adam implementation {implementation!r}; allowed: {', '.join(ADAM_IMPLEMENTATIONS)}")
+    options = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}[implementation]
+    return torch.optim.Adam(params, lr=lr, **options)
 
 
 def penalty(model: MLP, l1: float, l2: float) -> torch.Tensor:
@@ -75,44 +91,62 @@ def weight_stats(model: MLP) -> dict[str, float]:
 
 
 def train(model: MLP, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: int,
-          cfg: TrainConfig = TrainConfig()) -> dict:
+          cfg: TrainConfig = TrainConfig(), on_epoch=None) -> dict:
     """Train ``model`` in place and load its best-validation state; returns the training record.
 
     The minibatch order is drawn from a generator seeded with ``seed`` and dropout
     masks from the global torch RNG seeded the same way, so a run is repeatable.
     Training stops early, flagged ``diverged``, when the loss becomes non-finite.
+    The record's ``history`` has one row per epoch (:data:`HISTORY_COLUMNS`): the training
+    objective and accuracy averaged over the epoch's minibatches (train mode, dropout on), the
+    monitored validation loss, the validation accuracy, the learning rate used and the epoch's
+    seconds; ``on_epoch(row)`` is called with each row as it is made.
     """
     if cfg.monitor not in ("objective", "cross_entropy"):
         raise ValueError(f"unknown monitor {cfg.monitor!r}; allowed: objective, cross_entropy")
     device = x_tr.device
     torch.manual_seed(int(seed))
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = make_adam(model.parameters(), cfg.lr, cfg.adam)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.lr_factor,
                                                        patience=cfg.lr_patience)
 
-    def val_loss() -> float:
-        ce, _ = evaluate(model, x_val, y_val)
+    def val_loss() -> tuple[float, float]:
+        ce, acc = evaluate(model, x_val, y_val)
         if cfg.monitor == "cross_entropy":
-            return ce
+            return ce, acc
         with torch.no_grad():
-            return ce + penalty(model, l1, l2).item()
+            return ce + penalty(model, l1, l2).item(), acc
 
-    best_loss, best_state, best_epoch = val_loss(), copy.deepcopy(model.state_dict()), 0
+    best_loss, best_state, best_epoch = val_loss()[0], copy.deepcopy(model.state_dict()), 0
     stale, epochs, diverged = 0, 0, not math.isfinite(best_loss)
+    history = []
     t0 = time.perf_counter()
     n = len(x_tr)
     while epochs < cfg.max_epochs and not diverged:
+        t_epoch = time.perf_counter()
+        lr = opt.param_groups[0]["lr"]
         model.train()
         order = torch.randperm(n, generator=gen).to(device)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
         for i in range(0, n, cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            loss = F.cross_entropy(model(x_tr[idx]), y_tr[idx]) + penalty(model, l1, l2)
+            logits = model(x_tr[idx])
+            loss = F.cross_entropy(logits, y_tr[idx]) + penalty(model, l1, l2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(idx)
+                correct += (logits.argmax(1) == y_tr[idx]).sum()
         epochs += 1
-        current = val_loss()
+        current, val_acc = val_loss()
+        row = {"epoch": epochs, "train_loss": loss_sum.item() / n, "train_acc": correct.item() / n,
+               "val_loss": current, "val_acc": val_acc, "lr": lr, "seconds": time.perf_counter() - t_epoch}
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
         if not math.isfinite(current) or not math.isfinite(loss.item()):
             diverged = True
             break
@@ -126,7 +160,7 @@ def train(model: MLP, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: i
     model.load_state_dict(best_state)
     model.eval()
     return {"epochs": epochs, "best_epoch": best_epoch, "best_val_objective": best_loss,
-            "diverged": bool(diverged), "train_seconds": time.perf_counter() - t0}
+            "diverged": bool(diverged), "train_seconds": time.perf_counter() - t0, "history": history}
 
 
 def model_metrics(model: MLP, splits: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:

@@ -36,7 +36,9 @@ MODELS = TRAINED_MODELS + UNTRAINED_MODELS
 
 # Per-stage version stamps: bump one when that stage's numerics change, so exactly the
 # affected outputs rerun (Snakemake sees params changes, not edits to src/unitclust).
-STAGE_VERSION = {"data": 1, "train": 1, "similarity": 1, "cluster": 1, "compare": 1}
+# train 2: subnormal floats flushed to zero, fused Adam, per-epoch history (results may differ in the last bits)
+# similarity 2: subnormal floats flushed to zero
+STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare": 1}
 
 
 wildcard_constraints:
@@ -66,7 +68,7 @@ def model_files(name, models=None):
     return [f"{R}/models/{m}/{name}" for m in (MODELS if models is None else models)]
 
 
-TABLES = ["sweeps", "metrics", "modularity", "cluster_similarity"]
+TABLES = ["sweeps", "metrics", "history", "modularity", "cluster_similarity"]
 
 
 
@@ -82,7 +84,7 @@ def example_models():
 
 
 EXAMPLE_MODELS, EXAMPLE_TITLES = example_models()
-FIGURES = ["fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5"]
+FIGURES = ["fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5", "training_curves"]
 
 
 def figure_outputs(name):

@@ -136,3 +136,22 @@ rule figS5:
         "../../envs/plots.yaml"
     script:
         "../scripts/figS5.py"
+
+
+rule training_curves:
+    input:
+        history=f"{R}/tables/history.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+    output:
+        **figure_outputs("training_curves"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/training_curves.log",
+    benchmark:
+        f"{R}/benchmarks/figures/training_curves.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/training_curves.py"

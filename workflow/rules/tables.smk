@@ -64,3 +64,19 @@ rule table_cluster_similarity:
         "../../envs/analysis.yaml"
     script:
         "../scripts/table_cluster_similarity.py"
+
+
+rule table_history:
+    input:
+        model_files("history.csv", TRAINED_MODELS),
+    output:
+        f"{R}/tables/history.csv",
+    log:
+        f"{R}/logs/tables/history.log",
+    benchmark:
+        f"{R}/benchmarks/tables/history.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/table_history.py"

@@ -4,6 +4,7 @@ rule train:
     output:
         model=f"{R}/models/{{setting}}/seed={{seed}}/model.pt",
         metrics=f"{R}/models/{{setting}}/seed={{seed}}/metrics.json",
+        history=f"{R}/models/{{setting}}/seed={{seed}}/history.csv",
     params:
         l2=setting_value("l2"),
         l1=setting_value("l1"),

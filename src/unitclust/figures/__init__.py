@@ -1,4 +1,4 @@
-"""Figures of the paper (Fig. 3, Fig. 4, Figs. S1-S5) drawn from the workflow's tidy tables.
+"""Figures of the paper (Fig. 3, Fig. 4, Figs. S1-S5) and the training curves, drawn from the tidy tables.
 
 Each ``fig*`` function takes loaded DataFrames and returns a pyplot-free
 :class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PDF and PNG.  No torch is
@@ -9,6 +9,7 @@ from unitclust.measures import FAMILY, MEASURES
 
 from .agreement import fig4, figS5
 from .algorithm import figS2
+from .curves import training_curves
 from .modularity import fig3, figS3, figS4
 from .prepare import sweep_positions
 from .save import save_figure
@@ -33,5 +34,6 @@ __all__ = [
     "figS3",
     "figS4",
     "figS5",
+    "training_curves",
     "save_figure",
 ]
