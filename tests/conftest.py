@@ -1,3 +1,31 @@
+"""Suite-wide settings: one OpenMP thread, and the Slurm tests only when asked for.
+
+The Slurm tests install Debian's slurm-wlm and munge with apt-get and start daemons, so they run
+only with ``--run-slurm`` (or ``UNITCLUST_TEST_SLURM=1``); ``.ci/run`` asks for them.  Once asked
+for, a cluster that cannot be started is a failure, not a skip.
+"""
 import os
 
+import pytest
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+SLURM_ENV = "UNITCLUST_TEST_SLURM"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slurm", action="store_true", default=False,
+                     help="run the Slurm tests (root; installs slurm-wlm and munge with apt-get, starts daemons)")
+
+
+def pytest_configure(config):
+    if config.getoption("--run-slurm"):
+        os.environ[SLURM_ENV] = "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get(SLURM_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"changes the machine: run with --run-slurm or {SLURM_ENV}=1")
+    for item in items:
+        if "slurm" in item.keywords:
+            item.add_marker(skip)

@@ -1,6 +1,6 @@
 """Run workflows through a real single-node Slurm cluster.
 
-    pytest -m slurm tests/test_slurm.py -v
+    python -m pytest --run-slurm tests/test_slurm.py -v
 
 Needs root: installs Debian's slurm-wlm and munge with apt-get when they are
 missing, then starts private munged/slurmctld/slurmd daemons on 127.0.0.1
@@ -197,6 +197,7 @@ def slurm_job_ids_from_log(log: Path) -> list[str]:
 
 
 @pytest.mark.slurm
+@pytest.mark.timeout(1800)  # the first test also installs Slurm
 def test_sbatch_wait_echo(slurm_cluster, tmp_path):
     print(slurm_version(), file=sys.stderr)
     r = slurm_cluster.run(
@@ -250,6 +251,7 @@ MINI_SNAKEFILE = textwrap.dedent(
 
 
 @pytest.mark.slurm
+@pytest.mark.timeout(1800)  # the first test also installs Slurm
 def test_minimal_workflow_through_slurm_executor(slurm_cluster, tmp_path):
     wd = tmp_path / "wf"
     wd.mkdir()
@@ -337,6 +339,7 @@ def copy_project(dest: Path) -> Path:
 
 
 @pytest.mark.slurm
+@pytest.mark.timeout(1800)  # the first test also installs Slurm
 def test_project_tiny_config_through_slurm_executor(slurm_cluster, tmp_path):
     if not (REPO / "Snakefile").exists() and not (REPO / "workflow" / "Snakefile").exists():
         pytest.skip("the project's Snakefile does not exist yet")

@@ -216,6 +216,21 @@ def history_table_from_files(paths, out_path):
     return df
 
 
+def scorecard_from_files(modularity_path, cluster_similarity_path, metrics_path, sweeps_path, out_path, *,
+                         n_boot: int = 2000, bootstrap_seed: int = 0):
+    """findings.csv: the paper's findings measured on this run (docs/science.md §7)."""
+    from .scorecard import scorecard
+
+    t = io.read_tables(modularity=modularity_path, cluster_similarity=cluster_similarity_path,
+                       metrics=metrics_path, sweeps=sweeps_path)
+    df = scorecard(t["modularity"], t["cluster_similarity"], t["metrics"], t["sweeps"], n_boot=n_boot,
+                   seed=bootstrap_seed)
+    io.write_csv(df, out_path)
+    for r in df.itertuples():
+        print(f"{r.finding:34s} {r.value:9.4g} [{r.ci_low:9.4g}, {r.ci_high:9.4g}] {r.claim:20s} {r.verdict}")
+    return df
+
+
 # ------------------------------------------------------------------ figures
 def example_matrices(sim_paths, cluster_paths, titles, *, measure: str, layer: int = 1) -> list[dict]:
     """Fig. 3's example row: normalized adjacency A~ (eq. 7) of one layer, units sorted by cluster."""

@@ -623,9 +623,10 @@ PartitionName={self.partition} Nodes={self.nodename} Default=YES MaxTime=INFINIT
 def slurm_cluster_fixture(scope: str = "module", **cluster_kwargs):
     """Return a pytest fixture that yields a running SlurmCluster.
 
-    The fixture skips (not fails) the test when the cluster cannot be
-    provided here (not root, apt-get unavailable or failing).  Daemons that
-    were installed but fail to start are a test failure, with their logs.
+    Daemons that were installed but fail to start are a test failure, with their logs.  When
+    the cluster cannot be provided here (not root, apt-get unavailable or failing) the test
+    fails if the Slurm tests were asked for explicitly ($UNITCLUST_TEST_SLURM=1, set by
+    ``--run-slurm``), so CI cannot pass without proving the Slurm path, and skips otherwise.
     """
     import pytest
 
@@ -635,6 +636,8 @@ def slurm_cluster_fixture(scope: str = "module", **cluster_kwargs):
         try:
             cluster.start()
         except SlurmUnavailable as e:
+            if os.environ.get("UNITCLUST_TEST_SLURM") == "1":
+                pytest.fail(f"the Slurm tests were asked for, but no Slurm test cluster: {e}")
             pytest.skip(f"no Slurm test cluster: {e}")
         try:
             yield cluster

@@ -14,7 +14,8 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "src", "envs"]
 FIGURE_RULES = {"fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5", "training_curves"}
-TABLE_RULES = {"table_sweeps", "table_metrics", "table_history", "table_modularity", "table_cluster_similarity"}
+TABLE_RULES = {"table_sweeps", "table_metrics", "table_history", "table_modularity", "table_cluster_similarity",
+               "scorecard"}
 
 
 def copy_project(dst: Path) -> Path:

@@ -96,4 +96,4 @@ def figure_outputs(name):
 
 
 def all_targets():
-    return [f"{R}/tables/{t}.csv" for t in TABLES] + [f"{R}/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")]
+    return [f"{R}/tables/{t}.csv" for t in TABLES + ["findings"]] + [f"{R}/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")]

@@ -80,3 +80,25 @@ rule table_history:
         "../../envs/analysis.yaml"
     script:
         "../scripts/table_history.py"
+
+
+rule scorecard:
+    input:
+        modularity=f"{R}/tables/modularity.csv",
+        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
+        metrics=f"{R}/tables/metrics.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+    output:
+        report(f"{R}/tables/findings.csv", caption="../report/findings.rst", category="Scorecard"),
+    params:
+        n_boot=config["analysis"]["n_boot"],
+        bootstrap_seed=config["analysis"]["bootstrap_seed"],
+    log:
+        f"{R}/logs/tables/findings.log",
+    benchmark:
+        f"{R}/benchmarks/tables/findings.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/scorecard.py"

@@ -1,0 +1,234 @@
+"""The reproduction scorecard: each finding of the paper (sections 4.2-4.3, Figs. S1-S5) as a
+quantity measured from the tidy tables, with a 95 % bootstrap interval over seeds and a verdict.
+
+Every finding is computed from per-seed *components* (one value per trained seed, or per
+untrained seed), averaged over the seeds and combined by a small function.  The bootstrap
+resamples the trained seeds (and, independently, the untrained seeds) with replacement; all
+components of one resample use the same seeds, so paired seeds stay together.  Verdict: ``yes``
+when the whole interval lies on the side the paper states, ``no`` when it lies wholly on the
+other side, ``inconclusive`` when it straddles the boundary, ``n/a`` when the run lacks what the
+quantity needs (e.g. no dropout sweep).  The definitions are in docs/science.md §7.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .measures import FAMILY, MEASURES
+
+SCORECARD_COLUMNS = ["finding", "section", "paper", "quantity", "claim", "value", "ci_low", "ci_high",
+                     "n_seeds", "verdict"]
+UPSTREAM = [m for m in MEASURES if FAMILY[m] == "upstream"]
+DOWNSTREAM = [m for m in MEASURES if FAMILY[m] == "downstream"]
+PAPER_EXCLUDED_FRACTION = 21 / 270
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of the scorecard: ``components`` name per-seed series (see :func:`components`),
+    ``combine`` maps their seed means to the quantity, ``claim`` is ``(">", b)``, ``("<", b)``
+    or ``("within", (lo, hi))``."""
+
+    name: str
+    section: str
+    paper: str
+    quantity: str
+    components: tuple[str, ...]
+    combine: Callable[..., float]
+    claim: tuple
+
+
+def _diff(a, b):
+    return a - b
+
+
+FINDINGS = (
+    Finding("dropout_raises_q", "4.2, Fig. 3", "Dropout increases Q*.",
+            "rise of Q* (mean over layers and measures) across the dropout sweep",
+            ("rise:dropout:all:all",), lambda a: a, (">", 0.0)),
+    Finding("dropout_strongest", "4.2, Fig. 3", "Dropout has the greatest effect on Q* of the three regularizers.",
+            "rise of Q* across the dropout sweep minus the larger of the L2 and L1 rises",
+            ("rise:dropout:all:all", "rise:l2:all:all", "rise:l1:all:all"), lambda d, a, b: d - max(a, b),
+            (">", 0.0)),
+    Finding("l2_raises_q", "4.2, Fig. 3", "L2 regularization increases Q*.",
+            "rise of Q* across the L2 sweep", ("rise:l2:all:all",), lambda a: a, (">", 0.0)),
+    Finding("l1_weaker_than_dropout", "4.2, Fig. 3", "L1 regularization has a surprisingly weak effect on Q*.",
+            "rise of Q* across the dropout sweep minus |rise across the L1 sweep|",
+            ("rise:dropout:all:all", "rise:l1:all:all"), lambda d, a: d - abs(a), (">", 0.0)),
+    Finding("dropout_upstream", "4.2, Fig. 3", "The dropout effect is especially apparent in the upstream measures.",
+            "rise of Q* across the dropout sweep, upstream measures minus downstream measures",
+            ("rise:dropout:all:upstream", "rise:dropout:all:downstream"), _diff, (">", 0.0)),
+    Finding("dropout_layer1", "4.2, Fig. S3", "The dropout effect is stronger in the first hidden layer than in the second.",
+            "rise of Q* across the dropout sweep, layer 1 minus layer 2",
+            ("rise:dropout:1:all", "rise:dropout:2:all"), _diff, (">", 0.0)),
+    Finding("dropout_few_more_clusters", "4.2, Fig. S4", "Dropout changes the number of clusters only a little.",
+            "rise of the number of clusters (eq. 10) across the dropout sweep",
+            ("clusters_rise:dropout",), lambda a: a, ("within", (-1.0, 1.0))),
+    Finding("two_to_six_clusters", "3.2, Fig. S4", "Layers of 64 units usually have 2-6 clusters.",
+            "fraction of (valid trained model, layer, measure) with 2 <= number of clusters <= 6",
+            ("frac_2_6",), lambda a: a, (">", 0.5)),
+    Finding("training_keeps_cluster_count", "Fig. S4", "Training has little impact on the number of clusters.",
+            "mean number of clusters, valid trained minus untrained models",
+            ("n_clusters", "u:n_clusters"), _diff, ("within", (-1.0, 1.0))),
+    Finding("families_agree_within", "4.3, Fig. 4a",
+            "Clusterings agree within the upstream and within the downstream measures, little across.",
+            "mean cluster similarity of within-family pairs minus cross-family pairs (trained)",
+            ("sim:within", "sim:cross"), _diff, (">", 0.0)),
+    Finding("normalization_matters_little", "4.3, Fig. 4a", "Whether a measure is normalized matters little.",
+            "mean similarity of a measure with its normalized variant minus other within-family pairs",
+            ("sim:norm_pair", "sim:within_other"), _diff, (">", 0.0)),
+    Finding("upstream_agreement_from_training", "4.3, Fig. 4b",
+            "Agreement among the upstream measures emerges only through training.",
+            "mean within-upstream cluster similarity, trained minus untrained",
+            ("sim:within_up", "u:sim:within_up"), _diff, (">", 0.0)),
+    Finding("downstream_structure_untrained", "4.3, Fig. 4b",
+            "Much of the downstream structure is already present in untrained networks.",
+            "trained-minus-untrained change of within-upstream similarity minus |that of within-downstream|",
+            ("sim:within_up", "u:sim:within_up", "sim:within_down", "u:sim:within_down"),
+            lambda tu, uu, td, ud: (tu - uu) - abs(td - ud), (">", 0.0)),
+    Finding("training_attenuates_split", "4.3, Fig. 4b",
+            "Training slightly attenuates the upstream-vs-downstream distinction.",
+            "(within - cross family similarity), trained minus untrained",
+            ("sim:within", "sim:cross", "u:sim:within", "u:sim:cross"),
+            lambda tw, tc, uw, uc: (tw - tc) - (uw - uc), ("<", 0.0)),
+    Finding("models_below_cutoff", "4.1", "21 of 270 trained models (7.8 %) fall below 80 % test accuracy.",
+            "fraction of trained models excluded (below the accuracy cutoff or diverged)",
+            ("excluded",), lambda a: a, ("within", (PAPER_EXCLUDED_FRACTION - 0.05, PAPER_EXCLUDED_FRACTION + 0.05))),
+)
+
+
+def _rise(points: pd.DataFrame) -> float:
+    """Least-squares slope of ``y`` on ``pos`` (pos in [0, 1]): the change across the whole sweep."""
+    if points["pos"].nunique() < 2:
+        return np.nan
+    return float(np.polyfit(points["pos"].to_numpy(float), points["y"].to_numpy(float), 1)[0])
+
+
+def _positions(sweeps: pd.DataFrame) -> pd.DataFrame:
+    sw = sweeps[["sweep", "setting", "value"]].drop_duplicates(["sweep", "setting"]).copy()
+    sw["pos"] = sw.groupby("sweep")["value"].transform(
+        lambda v: (v.rank(method="dense") - 1) / max(v.nunique() - 1, 1))
+    return sw
+
+
+def components(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metrics: pd.DataFrame,
+               sweeps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-seed components: ``(trained, untrained)``, each indexed by seed, one column per name.
+
+    Trained components use valid models only.  ``rise:<sweep>:<layer|all>:<family|all>`` is the
+    per-seed least-squares slope of Q* (mean over the selected layers and measures of a model)
+    on the sweep position (rank of the value, scaled to [0, 1]); ``clusters_rise:<sweep>`` the
+    same for the number of clusters; ``frac_2_6``, ``n_clusters`` per-seed mean over models,
+    layers, measures; ``sim:*`` per-seed mean cluster similarity of the named measure pairs
+    (unordered, off-diagonal, mean over layers and models); ``excluded`` the per-seed fraction
+    of trained models that are not valid.
+    """
+    mod = modularity[modularity["status"] == "ok"].copy()
+    mod["trained"] = mod["trained"].astype(bool)
+    valid = mod["valid"].astype(bool)
+    trained, untrained = mod[mod["trained"] & valid], mod[~mod["trained"]]
+    pos = _positions(sweeps)
+    out_t: dict[str, pd.Series] = {}
+    for sweep in pos["sweep"].unique():
+        sw = pos[pos["sweep"] == sweep]
+        d = trained.merge(sw[["setting", "pos"]], on="setting")
+        for layer in ("all", 1, 2):
+            for family in ("all", "upstream", "downstream"):
+                sel = d if layer == "all" else d[d["layer"] == layer]
+                sel = sel if family == "all" else sel[sel["family"] == family]
+                y = sel.groupby(["seed", "setting", "pos"])["q"].mean().rename("y").reset_index()
+                out_t[f"rise:{sweep}:{layer}:{family}"] = y.groupby("seed").apply(_rise, include_groups=False)
+        y = d.groupby(["seed", "setting", "pos"])["n_clusters"].mean().rename("y").reset_index()
+        out_t[f"clusters_rise:{sweep}"] = y.groupby("seed").apply(_rise, include_groups=False)
+    in_range = trained["n_clusters"].between(2, 6)
+    out_t["frac_2_6"] = in_range.groupby(trained["seed"]).mean()
+    out_t["n_clusters"] = trained.groupby("seed")["n_clusters"].mean()
+    out_u = {"n_clusters": untrained.groupby("seed")["n_clusters"].mean()}
+    sim_t, sim_u = _similarity_components(cluster_similarity)
+    out_t.update(sim_t)
+    out_u.update(sim_u)
+    met = metrics[metrics["trained"].astype(bool)]
+    out_t["excluded"] = (~met["valid"].astype(bool)).groupby(met["seed"]).mean()
+    frame = lambda d: pd.DataFrame(d).sort_index() if d else pd.DataFrame()  # noqa: E731
+    return frame(out_t), frame(out_u)
+
+
+def _similarity_components(cs: pd.DataFrame) -> tuple[dict, dict]:
+    cs = cs[cs["measure_a"] < cs["measure_b"]].copy()  # unordered off-diagonal pairs
+    fa, fb = cs["measure_a"].map(FAMILY), cs["measure_b"].map(FAMILY)
+    norm_pair = cs["measure_a"].str.removesuffix("_norm") == cs["measure_b"].str.removesuffix("_norm")
+    groups = {"within": fa == fb, "cross": fa != fb, "norm_pair": norm_pair, "within_other": (fa == fb) & ~norm_pair,
+              "within_up": (fa == fb) & (fa == "upstream"), "within_down": (fa == fb) & (fa == "downstream")}
+    trained = cs["trained"].astype(bool)
+    valid = cs["valid"].astype(bool)
+    out_t, out_u = {}, {}
+    for name, mask in groups.items():
+        t, u = cs[mask & trained & valid], cs[mask & ~trained]
+        out_t[f"sim:{name}"] = t.groupby("seed")["similarity"].mean()
+        out_u[f"sim:{name}"] = u.groupby("seed")["similarity"].mean()
+    return out_t, out_u
+
+
+def _value(finding: Finding, means_t: dict, means_u: dict) -> float:
+    """The finding's quantity from the seed means of its components (NaN if one is missing)."""
+    values = [means_u.get(n[2:], np.nan) if n.startswith("u:") else means_t.get(n, np.nan)
+              for n in finding.components]
+    return float(finding.combine(*values)) if np.all(np.isfinite(values)) else np.nan
+
+
+def _seed_means(table: pd.DataFrame, rows=None) -> dict:
+    """Mean over seeds (the given rows, with repeats) of every component, NaN-aware."""
+    if table.empty:
+        return {}
+    values = table.to_numpy(dtype=float) if rows is None else table.to_numpy(dtype=float)[rows]
+    with warnings.catch_warnings():  # an all-NaN component gives NaN ("mean of empty slice")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(values, axis=0)
+    return dict(zip(table.columns, means))
+
+
+def verdict(claim: tuple, low: float, high: float) -> str:
+    """``yes`` / ``no`` / ``inconclusive`` for an interval against a claim; ``n/a`` if NaN."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "n/a"
+    kind, bound = claim
+    if kind == ">":
+        return "yes" if low > bound else "no" if high <= bound else "inconclusive"
+    if kind == "<":
+        return "yes" if high < bound else "no" if low >= bound else "inconclusive"
+    lo, hi = bound
+    if lo <= low and high <= hi:
+        return "yes"
+    return "no" if high < lo or low > hi else "inconclusive"
+
+
+def _claim_text(claim: tuple) -> str:
+    kind, bound = claim
+    return f"in [{bound[0]:.3g}, {bound[1]:.3g}]" if kind == "within" else f"{kind} {bound:g}"
+
+
+def scorecard(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metrics: pd.DataFrame,
+              sweeps: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One row per finding (:data:`SCORECARD_COLUMNS`): the measured value, its 95 % percentile
+    bootstrap interval over seeds (``n_boot`` resamples, seeded) and the verdict."""
+    trained, untrained = components(modularity, cluster_similarity, metrics, sweeps)
+    rng = np.random.default_rng(seed)
+    draws_t = rng.integers(0, max(len(trained), 1), size=(n_boot, len(trained)))
+    draws_u = rng.integers(0, max(len(untrained), 1), size=(n_boot, len(untrained)))
+    boot_means = [(_seed_means(trained, dt), _seed_means(untrained, du)) for dt, du in zip(draws_t, draws_u)]
+    full_t, full_u = _seed_means(trained), _seed_means(untrained)
+    rows = []
+    for f in FINDINGS:
+        value = _value(f, full_t, full_u)
+        boots = np.array([_value(f, mt, mu) for mt, mu in boot_means])
+        ok = boots[np.isfinite(boots)]
+        low, high = (np.percentile(ok, [2.5, 97.5]) if np.isfinite(value) and len(ok) else (np.nan, np.nan))
+        rows.append({"finding": f.name, "section": f.section, "paper": f.paper, "quantity": f.quantity,
+                     "claim": _claim_text(f.claim), "value": value, "ci_low": float(low), "ci_high": float(high),
+                     "n_seeds": len(trained), "verdict": verdict(f.claim, low, high)})
+    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
