@@ -29,3 +29,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slurm" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The whole workflow run once on tests/configs/tiny.yaml in a private copy of the project,
+    with two fake GPUs (GPU jobs lease "cuda:0"/"cuda:1" as on a 2-GPU machine, compute on the CPU)."""
+    from support.workflow_helpers import copy_project, snakemake, write_config
+
+    work = copy_project(tmp_path_factory.mktemp("tiny"))
+    write_config(work, "tiny.yaml")
+    snakemake(work, "--cores", "2", "--resources", "gpu=2", extra_env={"UNITCLUST_FAKE_GPUS": "2"})
+    return work

@@ -79,3 +79,29 @@ def test_similarity_matrix_is_symmetric_with_unit_diagonal_in_measure_order():
     np.testing.assert_allclose(mat, mat.T)
     assert mat[0, 2] == pytest.approx(1.0)  # x and z are the same partition
     assert mat[0, 1] < 1.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(-1, 6), min_size=1, max_size=40), st.data(), st.sampled_from(["singletons", "shared"]),
+       st.sampled_from([0.9, 0.5, 1.0]))
+def test_closed_form_equals_clusim_element_sim(a, data, unused, alpha):
+    """Our closed form against the library it replaces (clusim 0.4's element_sim, its partition path)."""
+    from clusim.clustering import Clustering
+    from clusim.sim import element_sim
+
+    b = data.draw(st.lists(st.integers(-1, 6), min_size=len(a), max_size=len(a)))
+    pa, pb = prepare_labels(a, unused), prepare_labels(b, unused)
+    ref = element_sim(Clustering().from_membership_list(pa.tolist()), Clustering().from_membership_list(pb.tolist()),
+                      alpha=alpha)
+    assert element_similarity(a, b, unused=unused, alpha=alpha) == pytest.approx(ref, abs=1e-12)
+
+
+def test_many_rows_at_once_equal_one_at_a_time():
+    from unitclust.compare import element_similarity_codes
+
+    rng = np.random.default_rng(1)
+    a, rows = rng.integers(0, 3, 20), np.stack([rng.permutation(np.repeat(np.arange(4), 5)) for _ in range(7)])
+    together = element_similarity_codes(a, rows, 3, 4)
+    assert together.shape == (7,)
+    for r, value in zip(rows, together):
+        assert value == pytest.approx(element_similarity(a, r), abs=1e-14)

@@ -1,17 +1,26 @@
-"""Reliability of whole runs: bad configs, missing data, determinism, interruption (SIGKILL)."""
+"""Reliability of whole runs: bad configs, missing data, determinism, shareable outputs.
+
+SIGKILL at every stage: tests/test_faults_workflow.py.
+"""
+import json
 import os
-import signal
-import subprocess
-import time
+import stat
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from support.workflow_helpers import (
+    ROOT,
+    copy_project,
+    finished_run,
+    result_files,
+    snakemake,
+    write_config,
+)
 
 from unitclust import io
-from support.workflow_helpers import ROOT, SNAKEMAKE, copy_project, result_files, snakemake, write_config
 
 pytestmark = pytest.mark.e2e
 R = "results/digits"
@@ -52,97 +61,165 @@ def test_missing_mnist_fails_at_the_data_job_and_leaves_nothing(tmp_path):
     assert leftovers == []
 
 
-def _h5_content(path):
+# ------------------------------------------------------------------ determinism
+RUN = {"seeds": 1, "untrained_seeds": 1}  # the run shared with tests/test_faults_workflow.py
+# What two runs of the same config on the same machine may differ in, by nature, and nothing else.
+BY_NATURE = {
+    "wall_time_s": "wall time of a job (metrics.json, metrics.csv)",
+    "train_seconds": "wall time of the training loop (metrics.json)",
+    "seconds": "wall time of each epoch (history.csv of a model, tables/history.csv)",
+    "host": "name of the machine that ran the job (metrics.json)",
+    "lease.start": "clock time at which the job leased its device (metrics.json)",
+    "lease.end": "clock time at which it gave the device back (metrics.json)",
+}
+
+
+def _value(x):
+    """A value as compared here: numeric data as a numpy array (compared bit for bit, so -0.0, NaN
+    payloads and the last bit count), anything else as a list of strings."""
+    a = np.asarray(x)
+    return a if a.dtype.kind in "biufc" else [str(v) for v in a.ravel()]
+
+
+def _unequal(a, b):
+    """Elementwise, bit for bit."""
+    return a.view(f"u{a.itemsize}") != b.view(f"u{b.itemsize}") if a.dtype.kind == "f" else a != b
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    return type(a) is type(b) and a == b
+
+
+def _explain(a, b):
+    if (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+            and a.dtype.kind in "biuf"):
+        bad = np.atleast_1d(_unequal(a, b))
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        fa, fb = np.atleast_1d(a)[first], np.atleast_1d(b)[first]
+        gap = np.nanmax(np.abs(np.atleast_1d(a).astype(float) - np.atleast_1d(b).astype(float))[bad], initial=0)
+        return (f"{int(bad.sum())} of {bad.size} values differ in their bits (first at {list(first)}: "
+                f"{fa!r} != {fb!r}; largest difference {gap:.3g})")
+    show = lambda v: f"{v.dtype}{list(v.shape)} {v.ravel()[:4]!r}" if isinstance(v, np.ndarray) else repr(v)
+    return f"{show(a):.200} != {show(b):.200}"
+
+
+def _h5_items(path):
+    """``{name: value}`` of every dataset and every attribute (``name@attr``; root, groups, datasets)."""
     out = {}
-    with h5py.File(path) as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-        attrs = {k: v for k, v in f.attrs.items() if k not in ("source",)}
-    return out, attrs
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = _value(obj[()])
+            for k, v in obj.attrs.items():
+                out[f"{name}@{k}"] = _value(v)
+
+        visit("/", f)
+        f.visititems(visit)
+    return out
 
 
-def test_two_runs_in_different_directories_are_bit_identical(tmp_path):
-    runs = []
-    for name in ("a", "b"):
-        work = copy_project(tmp_path / name)
-        write_config(work, "tiny.yaml", seeds=1, untrained_seeds=1)
-        snakemake(work, "--cores", "2", f"{R}/tables/modularity.csv", f"{R}/tables/cluster_similarity.csv")
-        runs.append(work)
-    a, b = runs
+def _flat(obj, prefix=""):
+    if isinstance(obj, dict):
+        return {k: v for key, val in obj.items() for k, v in _flat(val, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): obj}
+
+
+def _differences(rel, pa, pb):
+    """What differs between two versions of one output (beyond BY_NATURE), one line per item."""
+    def diff(a, b):
+        missing = [f"{rel}: {k} only in {'the first' if k in a else 'the second'} run"
+                   for k in sorted(set(a) ^ set(b)) if k not in BY_NATURE]
+        return missing + [f"{rel}: {k}: {_explain(a[k], b[k])}" for k in sorted(set(a) & set(b))
+                          if k not in BY_NATURE and not _same(a[k], b[k])]
+
+    if rel.suffix == ".pt":
+        ca, cb = io.load_checkpoint(pa), io.load_checkpoint(pb)
+        sa, sb = ca.pop("state_dict"), cb.pop("state_dict")
+        return diff({f"state_dict.{k}": v.numpy() for k, v in sa.items()},
+                    {f"state_dict.{k}": v.numpy() for k, v in sb.items()}) + diff(_flat(ca), _flat(cb))
+    if rel.suffix == ".json":
+        return diff(_flat(json.loads(pa.read_text())), _flat(json.loads(pb.read_text())))
+    if rel.suffix == ".h5":
+        return diff(_h5_items(pa), _h5_items(pb))
+    if rel.suffix == ".csv":
+        ta, tb = pd.read_csv(pa), pd.read_csv(pb)
+        timing = [c for c in ta.columns if c in BY_NATURE]
+        if not timing:  # nothing differs by nature: the bytes must be the same
+            return [] if pa.read_bytes() == pb.read_bytes() else [f"{rel}: bytes differ"]
+        if list(ta.columns) != list(tb.columns) or ta.shape != tb.shape:
+            return [f"{rel}: columns or shape {list(ta.columns)} {ta.shape} != {list(tb.columns)} {tb.shape}"]
+        return [f"{rel}: column {c} differs in rows {[int(i) for i in np.flatnonzero(~same)[:10]]}"
+                for c in ta.columns if c not in timing
+                for same in [(ta[c].eq(tb[c]) | (ta[c].isna() & tb[c].isna())).to_numpy()] if not same.all()]
+    if rel.suffix in (".png", ".pdf", ".npz"):
+        return [] if pa.read_bytes() == pb.read_bytes() else [f"{rel}: bytes differ"]
+    return [f"{rel}: no comparison for this kind of file"]
+
+
+def test_two_runs_in_different_directories_are_bit_identical(tmp_path, tmp_path_factory):
+    """The whole default target (all tables, findings.csv, all figures) twice, in two fresh copies:
+    checkpoints, metrics, histories, HDF5 files, tables and figures are identical, apart from the
+    values named in BY_NATURE (timings, host name, lease times)."""
+    a = finished_run(tmp_path_factory, "seed1", **RUN)
+    b = copy_project(tmp_path / "b")
+    snakemake(b, "--cores", "2", config=write_config(b, "tiny.yaml", **RUN))
+
     files = [p.relative_to(a) for p in result_files(a)]
     assert files == [p.relative_to(b) for p in result_files(b)]
-    for rel in files:
-        pa, pb = a / rel, b / rel
-        if rel.suffix == ".pt":
-            sa, sb = io.load_checkpoint(pa)["state_dict"], io.load_checkpoint(pb)["state_dict"]
-            assert all(torch.equal(sa[k], sb[k]) for k in sa), rel
-        elif rel.suffix == ".h5":
-            (da, aa), (db, ab) = _h5_content(pa), _h5_content(pb)
-            assert da.keys() == db.keys() and aa.keys() == ab.keys(), rel
-            for k in aa:
-                assert np.array_equal(np.asarray(aa[k]), np.asarray(ab[k])), f"{rel} attr {k}"
-            for k in da:
-                np.testing.assert_array_equal(da[k], db[k], err_msg=f"{rel}:{k}")
-        elif rel.suffix == ".csv":
-            ta, tb = pd.read_csv(pa), pd.read_csv(pb)
-            timing = [c for c in ta.columns if c in ("wall_time_s", "seconds")]  # timings differ by nature
-            pd.testing.assert_frame_equal(ta.drop(columns=timing), tb.drop(columns=timing))
-        elif rel.suffix == ".npz":
-            assert pa.read_bytes() == pb.read_bytes()
+    kinds = {p.suffix for p in files}
+    assert kinds == {".npz", ".pt", ".json", ".csv", ".h5", ".png", ".pdf"}, kinds
+    assert {p.name for p in files} >= {"findings.csv", "fig3.pdf", "fig3.png", "training_curves.png"}
+    differences = [d for rel in files for d in _differences(rel, a / rel, b / rel)]
+    assert differences == [], "two runs of the same config differ:\n" + "\n".join(differences)
 
 
-def _start(work, cfg):
-    cmd = [*SNAKEMAKE, "-s", str(work / "Snakefile"), "--directory", str(work), "--configfile", str(cfg),
-           "--cores", "2"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "UNITCLUST_LOCK_DIR": str(work / ".locks")}
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                            start_new_session=True)
+# ------------------------------------------------------------------ shareable outputs
+@pytest.mark.parametrize("umask", [0o002, 0o022], ids=["umask002", "umask022"])
+def test_every_writer_gives_the_permissions_of_the_umask(tmp_path, umask):
+    """Outputs (and the folders the writers make) get what the umask gives any new file, not the
+    private 0o600 of a bare mkstemp: 0o664/0o775 under umask 002 (group can share), 0o644/0o755 under 022."""
+    from matplotlib.figure import Figure
+
+    from unitclust import figures, steps
+    from unitclust.data import load_digits_dataset, save_dataset
+    from unitclust.measures import MEASURES
+
+    out = tmp_path / "out"
+    old = os.umask(umask)
+    try:
+        save_dataset(out / "data" / "data.npz", load_digits_dataset(), "digits")
+        io.write_json(out / "m" / "metrics.json", {"a": 1})
+        io.write_rows_csv(out / "m" / "history.csv", [{"epoch": 1}], ["epoch"])
+        io.write_csv(pd.DataFrame({"x": [1.0]}), out / "t" / "table.csv")
+        io.save_checkpoint(out / "m" / "model.pt", {"state_dict": {"w": torch.zeros(2)}, "hparams": {}})
+        rng = np.random.default_rng(0)
+        io.write_h5(out / "m" / "similarity.h5", lambda f: [f.create_dataset(f"layer1/{m}", data=np.abs(
+            np.corrcoef(rng.normal(size=(6, 40))))) for m in MEASURES], {"status": "ok"})
+        steps.cluster_one(out / "m" / "similarity.h5", out / "m" / "clusters.h5", model_id="untrained/seed=0",
+                          mc_steps=10, mc_only_fraction=0.0)
+        steps.compare_one(out / "m" / "clusters.h5", out / "m" / "cluster_similarity.h5", model_id="untrained/seed=0")
+        fig = Figure(figsize=(1, 1))
+        fig.add_subplot().plot([0, 1])
+        figures.save_figure(fig, out / "f" / "fig.pdf", out / "f" / "fig.png", dpi=20)
+    finally:
+        os.umask(old)
+    made = sorted(out.rglob("*"))
+    assert {p.name for p in made} >= {"data.npz", "metrics.json", "history.csv", "table.csv", "model.pt",
+                                      "similarity.h5", "clusters.h5", "cluster_similarity.h5", "fig.pdf", "fig.png"}
+    wrong = [f"{p.relative_to(out)} {stat.S_IMODE(p.stat().st_mode):#o}" for p in made
+             if stat.S_IMODE(p.stat().st_mode) != (0o777 if p.is_dir() else 0o666) & ~umask]
+    assert wrong == [], f"under umask {umask:#o}: {wrong}"
 
 
-def _wait_for(pred, proc, timeout=300):
-    t0 = time.monotonic()
-    while not pred():
-        assert proc.poll() is None, "workflow finished before it could be interrupted"
-        assert time.monotonic() - t0 < timeout, "timed out waiting for the interruption point"
-        time.sleep(0.1)
-
-
-@pytest.mark.parametrize("stage", ["train", "similarity"])
-def test_sigkill_then_rerun_incomplete_completes_without_retraining(tmp_path, stage):
-    work = copy_project(tmp_path / "proj")
-    # long, non-stopping training so the kill lands inside a training job
-    cfg = write_config(work, "tiny.yaml", training__max_epochs=400 if stage == "train" else 40,
-                       training__patience=1000, untrained_seeds=1)
-    models = work / R / "models"
-    proc = _start(work, cfg)
-    if stage == "train":
-        def one_model_done_a_while_ago():
-            done = [p.stat().st_mtime for p in models.glob("l2=*/seed=0/metrics.json")]
-            return bool(done) and time.time() - min(done) > 2.5
-        _wait_for(one_model_done_a_while_ago, proc)
-    else:
-        def one_similarity_done_a_while_ago():
-            done = [p.stat().st_mtime for p in models.rglob("similarity.h5")]
-            return bool(done) and time.time() - min(done) > 2.5
-        _wait_for(one_similarity_done_a_while_ago, proc)
-    time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
-    killed_at = time.time()
-    proc.wait(30)
-
-    # nothing at a final path is truncated
-    for ck in models.rglob("model.pt"):
-        io.load_checkpoint(ck)
-    for h5 in models.rglob("*.h5"):
-        with h5py.File(h5) as f:
-            assert len(f.keys()) > 0
-    # models whose job had finished (Snakemake records completion within moments of the last write)
-    finished = {p: p.stat().st_mtime_ns for p in models.rglob("model.pt")
-                if (p.parent / "metrics.json").exists() and (p.parent / "metrics.json").stat().st_mtime < killed_at - 2}
-    assert finished
-
-    snakemake(work, "--unlock", config=cfg)
-    snakemake(work, "--cores", "2", "--rerun-incomplete", config=cfg)
-    assert (work / R / "figures/fig4.png").exists()
-    for p, mtime in finished.items():
-        assert p.stat().st_mtime_ns == mtime, f"{p} was retrained"
-    assert snakemake(work, "-n", config=cfg).stdout.count("rule train") == 0
+def test_a_run_under_umask_002_leaves_group_writable_results(tmp_path_factory):
+    """The shared whole run was made under umask 002: every file under results/ (outputs, logs,
+    benchmarks) is 0o664 and every folder 0o775."""
+    run = finished_run(tmp_path_factory, "seed1", **RUN)
+    assert (run / ".finished").read_text().strip() == "umask 0o2"
+    made = sorted((run / "results").rglob("*"))
+    assert any(p.suffix == ".h5" for p in made) and any(p.suffix == ".pdf" for p in made)
+    wrong = [f"{p.relative_to(run)} {stat.S_IMODE(p.stat().st_mode):#o}" for p in made
+             if stat.S_IMODE(p.stat().st_mode) != (0o775 if p.is_dir() else 0o664)]
+    assert wrong == [], wrong

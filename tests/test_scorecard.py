@@ -62,7 +62,7 @@ def run(**kw):
     ((">", 0.0), 0.1, 0.3, "yes"), ((">", 0.0), -0.3, -0.1, "no"), ((">", 0.0), -0.1, 0.2, "inconclusive"),
     (("<", 0.0), -0.3, -0.1, "yes"), (("<", 0.0), 0.0, 0.2, "no"), (("within", (-1, 1)), -0.5, 0.5, "yes"),
     (("within", (-1, 1)), 1.5, 2.0, "no"), (("within", (-1, 1)), 0.5, 1.5, "inconclusive"),
-    ((">", 0.0), np.nan, np.nan, "n/a"),
+    ((">", 0.0), np.nan, np.nan, "not applicable"),
 ])
 def test_verdict(claim, low, high, expected):
     assert verdict(claim, low, high) == expected
@@ -107,9 +107,9 @@ def test_seed_noise_around_zero_is_inconclusive():
 
 def test_missing_sweep_gives_not_applicable():
     sc = run(q_of=lambda *a: 0.2, sweeps={"l2": SWEEPS["l2"], "dropout": SWEEPS["dropout"]})
-    assert sc.loc["dropout_strongest", "verdict"] == "n/a"
-    assert sc.loc["l1_weaker_than_dropout", "verdict"] == "n/a"
-    assert sc.loc["dropout_raises_q", "verdict"] != "n/a"
+    assert sc.loc["dropout_strongest", "verdict"] == "not applicable"
+    assert sc.loc["l1_weaker_than_dropout", "verdict"] == "not applicable"
+    assert sc.loc["dropout_raises_q", "verdict"] != "not applicable"
 
 
 def test_cluster_similarity_findings_and_excluded_fraction():
@@ -135,3 +135,10 @@ def test_bootstrap_is_seeded():
     t = tables(q_of=lambda sweep, pos, seed, layer, m: 0.1 + 0.01 * seed * pos)
     a, b = scorecard(*t, n_boot=200, seed=3), scorecard(*t, n_boot=200, seed=3)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_sweep_without_valid_models_is_not_applicable_not_an_error():
+    invalid = {(setting_id("dropout", v), s) for v in SWEEPS["dropout"] for s in range(6)}
+    sc = run(q_of=lambda sweep, pos, seed, layer, m: 0.1 + 0.1 * pos, invalid=invalid)
+    assert sc.loc["dropout_raises_q", "verdict"] == "not applicable"
+    assert sc.loc["l2_raises_q", "verdict"] == "yes"

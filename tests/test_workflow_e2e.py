@@ -10,15 +10,6 @@ PER_MODEL = ["model.pt", "metrics.json", "similarity.h5", "clusters.h5", "cluste
 R = "results/digits"
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    work = copy_project(tmp_path_factory.mktemp("tiny"))
-    write_config(work, "tiny.yaml")
-    # two fake GPUs: GPU jobs lease "cuda:0"/"cuda:1" exactly as on a 2-GPU machine, but compute on the CPU
-    snakemake(work, "--cores", "2", "--resources", "gpu=2", extra_env={"UNITCLUST_FAKE_GPUS": "2"})
-    return work
-
-
 def test_every_model_has_every_output(tiny):
     dirs = sorted(p.parent for p in (tiny / R / "models").rglob("model.pt"))
     assert len(dirs) == 5  # 3 settings x 1 seed + 2 untrained

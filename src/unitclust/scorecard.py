@@ -6,7 +6,7 @@ untrained seed), averaged over the seeds and combined by a small function.  The 
 resamples the trained seeds (and, independently, the untrained seeds) with replacement; all
 components of one resample use the same seeds, so paired seeds stay together.  Verdict: ``yes``
 when the whole interval lies on the side the paper states, ``no`` when it lies wholly on the
-other side, ``inconclusive`` when it straddles the boundary, ``n/a`` when the run lacks what the
+other side, ``inconclusive`` when it straddles the boundary, ``not applicable`` when the run lacks what the
 quantity needs (e.g. no dropout sweep).  The definitions are in docs/science.md §7.
 """
 
@@ -109,6 +109,10 @@ def _rise(points: pd.DataFrame) -> float:
     return float(np.polyfit(points["pos"].to_numpy(float), points["y"].to_numpy(float), 1)[0])
 
 
+def _per_seed_rise(points: pd.DataFrame) -> pd.Series:
+    return pd.Series({seed: _rise(g) for seed, g in points.groupby("seed")}, dtype=float)
+
+
 def _positions(sweeps: pd.DataFrame) -> pd.DataFrame:
     sw = sweeps[["sweep", "setting", "value"]].drop_duplicates(["sweep", "setting"]).copy()
     sw["pos"] = sw.groupby("sweep")["value"].transform(
@@ -142,9 +146,9 @@ def components(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metri
                 sel = d if layer == "all" else d[d["layer"] == layer]
                 sel = sel if family == "all" else sel[sel["family"] == family]
                 y = sel.groupby(["seed", "setting", "pos"])["q"].mean().rename("y").reset_index()
-                out_t[f"rise:{sweep}:{layer}:{family}"] = y.groupby("seed").apply(_rise, include_groups=False)
+                out_t[f"rise:{sweep}:{layer}:{family}"] = _per_seed_rise(y)
         y = d.groupby(["seed", "setting", "pos"])["n_clusters"].mean().rename("y").reset_index()
-        out_t[f"clusters_rise:{sweep}"] = y.groupby("seed").apply(_rise, include_groups=False)
+        out_t[f"clusters_rise:{sweep}"] = _per_seed_rise(y)
     in_range = trained["n_clusters"].between(2, 6)
     out_t["frac_2_6"] = in_range.groupby(trained["seed"]).mean()
     out_t["n_clusters"] = trained.groupby("seed")["n_clusters"].mean()
@@ -193,9 +197,9 @@ def _seed_means(table: pd.DataFrame, rows=None) -> dict:
 
 
 def verdict(claim: tuple, low: float, high: float) -> str:
-    """``yes`` / ``no`` / ``inconclusive`` for an interval against a claim; ``n/a`` if NaN."""
+    """``yes`` / ``no`` / ``inconclusive`` for an interval against a claim; ``not applicable`` if NaN."""
     if not (np.isfinite(low) and np.isfinite(high)):
-        return "n/a"
+        return "not applicable"
     kind, bound = claim
     if kind == ">":
         return "yes" if low > bound else "no" if high <= bound else "inconclusive"

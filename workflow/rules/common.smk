@@ -37,8 +37,8 @@ MODELS = TRAINED_MODELS + UNTRAINED_MODELS
 # Per-stage version stamps: bump one when that stage's numerics change, so exactly the
 # affected outputs rerun (Snakemake sees params changes, not edits to src/unitclust).
 # train 2: subnormal floats flushed to zero, fused Adam, per-epoch history (results may differ in the last bits)
-# similarity 2: subnormal floats flushed to zero
-STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare": 1}
+# similarity 2: subnormal floats flushed to zero; compare 2: element-centric similarity in closed form
+STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare": 2}
 
 
 wildcard_constraints:

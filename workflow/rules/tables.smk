@@ -1,6 +1,6 @@
 rule table_sweeps:
     output:
-        f"{R}/tables/sweeps.csv",
+        report(f"{R}/tables/sweeps.csv", caption="../report/table_sweeps.rst", category="Tables"),
     params:
         rows=SWEEP_ROWS,
     log:
@@ -18,7 +18,7 @@ rule table_metrics:
     input:
         model_files("metrics.json"),
     output:
-        f"{R}/tables/metrics.csv",
+        report(f"{R}/tables/metrics.csv", caption="../report/table_metrics.rst", category="Tables"),
     params:
         accuracy_cutoff=config["analysis"]["accuracy_cutoff"],
     log:
@@ -37,7 +37,7 @@ rule table_modularity:
         clusters=model_files("clusters.h5"),
         metrics=rules.table_metrics.output[0],
     output:
-        f"{R}/tables/modularity.csv",
+        report(f"{R}/tables/modularity.csv", caption="../report/table_modularity.rst", category="Tables"),
     log:
         f"{R}/logs/tables/modularity.log",
     benchmark:
@@ -54,7 +54,7 @@ rule table_cluster_similarity:
         comparisons=model_files("cluster_similarity.h5"),
         metrics=rules.table_metrics.output[0],
     output:
-        f"{R}/tables/cluster_similarity.csv",
+        report(f"{R}/tables/cluster_similarity.csv", caption="../report/table_cluster_similarity.rst", category="Tables"),
     log:
         f"{R}/logs/tables/cluster_similarity.log",
     benchmark:
@@ -70,7 +70,7 @@ rule table_history:
     input:
         model_files("history.csv", TRAINED_MODELS),
     output:
-        f"{R}/tables/history.csv",
+        report(f"{R}/tables/history.csv", caption="../report/table_history.rst", category="Tables"),
     log:
         f"{R}/logs/tables/history.log",
     benchmark:
