@@ -6,6 +6,7 @@ import contextlib
 import sys
 import time
 import traceback
+from pathlib import Path
 
 
 def _describe(snakemake) -> str:
@@ -33,11 +34,14 @@ def run_script(main, snakemake) -> None:
     goes to the log, a one-line reason to the real stderr (so it shows in Snakemake's output),
     and the job exits 1; outputs are written atomically, so nothing half-written is left behind.
     """
+    removed = remove_stale_temporaries(snakemake.output)
     log = snakemake.log[0] if len(snakemake.log) else None
     stream = open(log, "w") if log else contextlib.nullcontext(sys.stderr)
     with stream as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
         t0 = time.perf_counter()
         print(_describe(snakemake), flush=True)
+        if removed:
+            print("removed temporary files of an interrupted earlier run: " + ", ".join(map(str, removed)))
         try:
             main(snakemake)
         except Exception as exc:  # noqa: BLE001 - report every failure the same way
@@ -46,6 +50,20 @@ def run_script(main, snakemake) -> None:
                                  + (f"(full traceback in {log})\n" if log else ""))
             sys.exit(1)
         print(f"done in {time.perf_counter() - t0:.2f} s", flush=True)
+
+
+def remove_stale_temporaries(outputs) -> list[Path]:
+    """Delete ``.<name>.*.part`` files beside each output: the atomic writer's temporary files
+    (``unitclust.io.atomic_path``) left by a job that was killed mid-write.  Snakemake runs one
+    job per output at a time, so no live writer owns them."""
+    removed = []
+    for out in outputs:
+        out = Path(out)
+        for tmp in out.parent.glob(f".{out.name}.*.part") if out.parent.is_dir() else ():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
 
 
 def configure_torch(threads: int) -> bool:

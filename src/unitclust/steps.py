@@ -105,6 +105,11 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
                 d = g.create_dataset(m, data=np.asarray(mats[m], dtype=np.float64))
                 d.attrs.update({"measure": m, "family": FAMILY[m], "normalized": m.endswith("_norm"), **common})
 
+    for li, mats in enumerate(layers, start=1):
+        print(f"layer{li}: {len(mats['cov'])} units; max entry per measure: "
+              + ", ".join(f"{m} {np.nanmax(mats[m]):.3g}" for m in MEASURES))
+    print(f"{len(x)} test inputs on {dev}, abs_placement {abs_placement}, normalization {normalization}, "
+          f"status {'ok' if finite else 'diverged'}")
     io.write_h5(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
                                "status": "ok" if finite else "diverged", "device": str(dev), "lease": lease,
                                **common})
@@ -136,6 +141,8 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
                     if sampled and r.status == "ok" else np.nan)
             results[lname, m] = dict(labels=r.labels, q=r.q, q_init=r.q_init, q_mc_only=q_mc,
                                      n_clusters=r.n_clusters, n_unused=r.n_unused, status=r.status, seed=r.seed)
+            print(f"{lname} {m:11s} Q* {r.q:.4f} (init {r.q_init:.4f}), {r.n_clusters:.2f} clusters, "
+                  f"{r.n_unused} unused, {r.status}")
 
     def fill(f):
         for (lname, m), res in results.items():
@@ -157,6 +164,9 @@ def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", 
     mats = {lname: similarity_matrix({m: lab for m, (lab, _) in layers[lname].items()}, MEASURES,
                                      unused=unused, alpha=alpha, r=r)
             for lname in io.layer_names(layers)}
+
+    for lname, mat in mats.items():
+        print(f"{lname}: mean similarity off the diagonal {mat[~np.eye(len(mat), dtype=bool)].mean():.3f}")
 
     def fill(f):
         for lname, mat in mats.items():
@@ -180,6 +190,9 @@ def metrics_table_from_files(paths, out_path, *, accuracy_cutoff: float):
 
     df = metrics_table({model_id_of(p): io.read_json(p) for p in paths}, accuracy_cutoff)
     io.write_csv(df, out_path)
+    trained = df[df["trained"]]
+    print(f"{len(df)} models ({len(trained)} trained); {int((~trained['valid']).sum())} trained models excluded "
+          f"(test accuracy < {accuracy_cutoff} or diverged); median test accuracy {trained['test_acc'].median():.4f}")
     return df
 
 
@@ -190,6 +203,8 @@ def modularity_table_from_files(cluster_paths, metrics_path, out_path):
     clusters = {model_id_of(p): io.read_h5_matrices(p)[1] for p in cluster_paths}
     df = modularity_table(clusters, io.read_table(metrics_path))
     io.write_csv(df, out_path)
+    print(f"{len(df)} rows; mean Q* of valid trained models per measure:")
+    print(df[df["valid"] & df["trained"]].groupby("measure")["q"].mean().round(4).to_string())
     return df
 
 

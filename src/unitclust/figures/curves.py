@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .panels import empty_panel
+from .panels import empty_panel, label_cell
 from .prepare import prep, sweep_order, sweep_positions
 from .style import PARAMETER_LABELS, new_figure, styled, sweep_label
 
@@ -39,12 +39,8 @@ def training_curves(history: pd.DataFrame, sweeps: pd.DataFrame) -> Figure:
         color = {v: cmap(i / max(len(values) - 1, 1)) for i, v in enumerate(values)}
         for i, (col, label) in enumerate(CURVE_ROWS):
             ax = axes[i, j]
-            if i == 0:
-                ax.set_title(sweep_label(name, sw) if name is not None else "no sweeps")
-            if j == 0:
-                ax.set_ylabel(label)
-            if i == len(CURVE_ROWS) - 1:
-                ax.set_xlabel("epoch")
+            label_cell(ax, i, j, len(CURVE_ROWS), sweep_label(name, sw) if name is not None else "no sweeps",
+                       label, "epoch")
             dd = d.dropna(subset=[col]) if len(d) else d
             if dd.empty:
                 empty_panel(ax, "no training history", keep_frame=True)

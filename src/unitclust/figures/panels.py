@@ -34,6 +34,17 @@ def legend_with_note(fig: Figure, handles: list[Any], note: str) -> None:
                title_fontproperties={"size": 8, "style": "italic"})
 
 
+def label_cell(ax, i: int, j: int, n_rows: int, title: str, ylabel: str, xlabel: str) -> None:
+    """Labels of a grid cell: the column title on the top row, the row label in the first
+    column, the x label on the bottom row."""
+    if i == 0:
+        ax.set_title(title)
+    if j == 0:
+        ax.set_ylabel(ylabel)
+    if i == n_rows - 1:
+        ax.set_xlabel(xlabel)
+
+
 def empty_panel(ax, message: str = "no valid models", keep_frame: bool = False) -> None:
     """A panel with nothing to show: the reason, centred."""
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes,

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from .panels import empty_panel
+from .panels import empty_panel, label_cell
 from .prepare import prep, seed_lines_and_mean, sweep_order, sweep_positions
 from .style import LOG_PARAMETERS, PARAMETER_LABELS, new_figure, styled, sweep_label
 
@@ -54,12 +54,8 @@ def figS1(metrics: pd.DataFrame, sweeps: pd.DataFrame) -> Figure:
         vals = d_sw["value"].to_numpy(dtype=float)
         for i, (col, label) in enumerate(S1_METRICS):
             ax = axes[i, j]
-            if i == 0:
-                ax.set_title(sweep_label(s, sw) if s is not None else "no sweeps")
-            if j == 0:
-                ax.set_ylabel(label)
-            if i == len(S1_METRICS) - 1:
-                ax.set_xlabel(PARAMETER_LABELS.get(param, param or "value"))
+            label_cell(ax, i, j, len(S1_METRICS), sweep_label(s, sw) if s is not None else "no sweeps", label,
+                       PARAMETER_LABELS.get(param, param or "value"))
             if param in LOG_PARAMETERS and len(vals):
                 pos = vals[vals > 0]
                 if len(pos) == len(vals):
