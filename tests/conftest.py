@@ -31,6 +31,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _no_flush_denormal_leak():
+    """Step functions run in-process flush subnormal floats process-wide (as a job should);
+    undo it after each test so later tests (hypothesis draws subnormals) see IEEE floats."""
+    yield
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_flush_denormal(False)
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """The whole workflow run once on tests/configs/tiny.yaml in a private copy of the project,

@@ -129,3 +129,30 @@ def test_excluded_count_counts_trained_invalid_only():
     df = metrics_table(recs, accuracy_cutoff=0.8)
     assert df["valid"].tolist() == [False, True, False, True]
     assert n_excluded(df) == 2
+
+
+def test_nulls_leave_the_real_clustering_unchanged_and_are_bit_identical(tmp_path, data_path):
+    """cluster_one with n_null = 0 (no nulls) and with n_null = 2 gives the same labels and Q*;
+    the nulls' Q* are finite, seeded and identical on a rerun; the table summarizes them."""
+    model = build_model(64, [8, 6], 10, 0.0, seed=0)
+    ck, sim = tmp_path / "model.pt", tmp_path / "similarity.h5"
+    _checkpoint(ck, model)
+    steps.similarity_one(ck, data_path, sim, model_id="m/seed=0", device="cpu")
+    outs = {}
+    for name, n in (("off", 0), ("on", 2), ("again", 2)):
+        outs[name] = tmp_path / f"{name}.h5"
+        steps.cluster_one(sim, outs[name], model_id="m/seed=0", mc_steps=100, n_null=n, model_path=ck,
+                          data_path=data_path, null_similarity={"abs_placement": "averaged"})
+    off, on, again = (io.read_h5_matrices(outs[k])[1] for k in ("off", "on", "again"))
+    for layer in off:
+        for m in MEASURES:
+            assert np.array_equal(off[layer][m][0], on[layer][m][0])
+            assert off[layer][m][1]["q"] == on[layer][m][1]["q"]
+            assert "null_q" not in off[layer][m][1]
+            nq = on[layer][m][1]["null_q"]
+            assert nq.shape == (2,) and np.isfinite(nq).all()
+            assert np.array_equal(nq, again[layer][m][1]["null_q"])
+    metrics = pd.DataFrame({"model": ["m/seed=0"], "valid": [True]})
+    table = modularity_table({"m/seed=0": on}, metrics)
+    assert table["z"].notna().all() and table["percentile"].between(0, 100).all()
+    assert modularity_table({"m/seed=0": off}, metrics)["z"].isna().all()

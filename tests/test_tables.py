@@ -44,14 +44,18 @@ def test_sweeps_table_lists_each_setting_once_per_sweep_and_shares_the_base():
 
 def test_cluster_similarity_table_one_row_per_ordered_pair_and_layer():
     mat = np.array([[1.0, 0.3], [0.3, 1.0]])
-    matrices = {"l2=1e-05_l1=0_drop=0/seed=0": {"layer1": (mat, ["a", "b"]), "layer2": (mat * 0.5, ["a", "b"])},
-                "untrained/seed=0": {"layer1": (mat, ["a", "b"])}}
+    p = np.array([[np.nan, 0.01], [0.01, np.nan]])
+    matrices = {"l2=1e-05_l1=0_drop=0/seed=0": {("element_sim", "layer1"): (mat, ["a", "b"], None, None),
+                                                ("element_sim", "layer2"): (mat * 0.5, ["a", "b"], mat * 0.2, p)},
+                "untrained/seed=0": {("element_sim", "layer1"): (mat, ["a", "b"], None, None)}}
     metrics = _metrics({"l2=1e-05_l1=0_drop=0/seed=0": 0.5, "untrained/seed=0": 0.1})
     df = tables.cluster_similarity_table(matrices, metrics)
     assert list(df.columns) == tables.CLUSTER_SIMILARITY_COLUMNS
     assert len(df) == 3 * 4
     row = df[(df["layer"] == 2) & (df["measure_a"] == "b") & (df["measure_b"] == "a")].iloc[0]
     assert row["similarity"] == pytest.approx(0.15) and not row["valid"] and row["trained"]
+    assert row["chance_mean"] == pytest.approx(0.06) and row["p_value"] == 0.01 and row["metric"] == "element_sim"
+    assert df[df["layer"] == 1]["p_value"].isna().all()
     assert df[df["setting"] == "untrained"]["valid"].all()
 
 

@@ -100,3 +100,48 @@ def test_divergence_is_flagged_not_raised():
     assert rec["diverged"]
     assert all(torch.isfinite(v).all() for v in m.state_dict().values())  # best finite state restored
     assert math.isfinite(evaluate(m, x, y)[0])
+
+
+def test_cross_entropy_monitor_ignores_the_penalty():
+    """monitor=cross_entropy records the validation cross-entropy alone; objective adds the penalty."""
+    x, y = _blobs()
+    recs = {}
+    for monitor in ("objective", "cross_entropy"):
+        m = build_model(6, [8], 3, 0.0, seed=0)
+        recs[monitor] = train(m, x[:100], y[:100], x[100:], y[100:], l1=1e-3, l2=1e-3, seed=0,
+                              cfg=TrainConfig(batch_size=20, max_epochs=3, monitor=monitor))
+        ce = evaluate(m, x[100:], y[100:])[0]
+        if monitor == "cross_entropy":
+            assert recs[monitor]["history"][-1]["val_loss"] == pytest.approx(ce, rel=1e-6)
+        else:
+            assert recs[monitor]["history"][-1]["val_loss"] == pytest.approx(ce + penalty(m, 1e-3, 1e-3).item(),
+                                                                              rel=1e-6)
+    # same seed, same trajectory: the monitored numbers differ exactly by the penalty
+    assert recs["objective"]["history"][0]["val_loss"] > recs["cross_entropy"]["history"][0]["val_loss"]
+    with pytest.raises(ValueError, match="monitor"):
+        train(build_model(6, [8], 3, 0.0, seed=0), x, y, x, y, l1=0, l2=0, seed=0, cfg=TrainConfig(monitor="acc"))
+
+
+def test_learning_rate_drops_by_the_factor_after_lr_patience_stale_epochs():
+    """A learning rate so small that the validation loss improves by less than ReduceLROnPlateau's
+    relative threshold (1e-4): the schedule multiplies it by lr_factor after lr_patience stale
+    epochs.  (Below a decrement of 1e-8, torch's eps, the schedule stops changing the rate.)"""
+    x, y = _blobs()
+    m = build_model(6, [8], 3, 0.0, seed=0)
+    rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=0.0, seed=0,
+                cfg=TrainConfig(batch_size=20, max_epochs=9, lr=1e-6, lr_factor=0.5, lr_patience=1, patience=100))
+    lrs = [row["lr"] for row in rec["history"]]
+    assert lrs[0] == pytest.approx(1e-6)
+    drops = [b / a for a, b in zip(lrs, lrs[1:]) if b != a]
+    assert drops and all(d == pytest.approx(0.5) for d in drops)
+    assert len(drops) >= 3 and lrs[-1] < lrs[0]
+
+
+def test_adam_implementations_and_unknown_one():
+    from unitclust.training import make_adam
+
+    p = [torch.nn.Parameter(torch.ones(3))]
+    for impl in ("default", "foreach", "fused"):
+        assert isinstance(make_adam(p, 1e-3, impl), torch.optim.Adam)
+    with pytest.raises(ValueError, match="Adam implementation"):
+        make_adam(p, 1e-3, "sgd")

@@ -1,5 +1,11 @@
 """Comparing cluster assignments across similarity measures (paper section 4.3, docs/science.md §5).
 
+Agreement metrics: ``element_sim`` (default, the paper's) in closed form, and clusim's ``nmi``,
+``rmi`` and ``vi`` (variation of information: a distance, lower is more similar).  The chance
+level of an agreement relabels the used units of the second clustering by seeded random
+permutations (cluster sizes kept) and gives the mean agreement and the p-value
+``(1 + #{null at least as similar as observed}) / (1 + n_perm)``.
+
 Element-centric similarity (Gates et al. 2019, clusim's ``element_sim``) of two partitions in
 closed form.  For a partition, clusim's affinity of unit i to unit j is
 ``alpha/|C(i)| [j in C(i)] + (1 - alpha) [j = i]`` and a unit's score is
@@ -14,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 UNUSED_MODES = ("singletons", "shared")
+METRICS = ("element_sim", "nmi", "rmi", "vi")
+DISTANCES = frozenset({"vi"})  # lower is more similar
 
 
 def prepare_labels(labels, unused: str = "singletons") -> np.ndarray:
@@ -71,3 +79,75 @@ def similarity_matrix(assignments: dict[str, np.ndarray], measures, **kw) -> np.
         for j in range(i + 1, k):
             out[i, j] = out[j, i] = element_similarity(assignments[measures[i]], assignments[measures[j]], **kw)
     return out
+
+
+def agreement_matrices(assignments: dict[str, np.ndarray], measures, *, metric: str = "element_sim",
+                       unused: str = "singletons", n_perm: int = 0, seed_of=lambda a, b: 0):
+    """``(values, chance_mean, p_value)``: symmetric len(measures)^2 matrices of ``metric``
+    between the measures' clusterings, with the chance level of each pair from ``n_perm``
+    relabellings of the second clustering seeded by ``seed_of(measure_a, measure_b)`` (NaN
+    matrices when ``n_perm`` is 0; the diagonal compares a clustering with itself, p NaN)."""
+    k = len(measures)
+    values, chance, p = np.full((k, k), np.nan), np.full((k, k), np.nan), np.full((k, k), np.nan)
+    for i, a in enumerate(measures):
+        values[i, i] = agreement(assignments[a], assignments[a], metric, unused=unused)
+        for j in range(i + 1, k):
+            b = measures[j]
+            obs, cm, pv = chance_level(assignments[a], assignments[b], metric, unused=unused, n_perm=n_perm,
+                                       seed=seed_of(a, b))
+            values[i, j] = values[j, i] = obs
+            chance[i, j] = chance[j, i] = cm
+            p[i, j] = p[j, i] = pv
+    return values, chance, p
+
+
+def _clusim_metric(metric: str, a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    from clusim.clustering import Clustering
+    import clusim.sim as sim
+
+    fn = getattr(sim, metric)
+    ca = Clustering().from_membership_list(a.tolist())
+    return np.array([fn(ca, Clustering().from_membership_list(r.tolist())) for r in rows], dtype=np.float64)
+
+
+def agreement(a, b, metric: str = "element_sim", *, unused: str = "singletons") -> float:
+    """One agreement metric (:data:`METRICS`) between two clusterings of the same units."""
+    return float(agreements(prepare_labels(a, unused), prepare_labels(b, unused)[None, :], metric)[0])
+
+
+def agreements(a: np.ndarray, rows: np.ndarray, metric: str) -> np.ndarray:
+    """``metric`` between prepared labels ``a`` and each row of prepared labels ``rows``."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown agreement metric {metric!r}; allowed: {', '.join(METRICS)}")
+    if rows.shape[-1] != a.shape[0]:
+        raise ValueError(f"clusterings cover different numbers of units: {a.shape[0]} vs {rows.shape[-1]}")
+    if metric != "element_sim":
+        return _clusim_metric(metric, a, rows)
+    ca, ka = _codes(a)
+    values, codes = np.unique(rows, return_inverse=True)
+    return element_similarity_codes(ca, codes.reshape(rows.shape), ka, len(values))
+
+
+def relabellings(labels, n_perm: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_perm`` copies of ``labels`` whose used units (label >= 0) are randomly permuted among
+    themselves: every cluster keeps its size, unused units stay unused."""
+    labels = np.asarray(labels, dtype=np.int64)
+    used = np.flatnonzero(labels >= 0)
+    out = np.repeat(labels[None, :], n_perm, axis=0)
+    if len(used):
+        out[:, used] = labels[used][rng.permuted(np.tile(np.arange(len(used)), (n_perm, 1)), axis=1)]
+    return out
+
+
+def chance_level(a, b, metric: str, *, unused: str, n_perm: int, seed: int) -> tuple[float, float, float]:
+    """``(observed, chance mean, p-value)`` of ``metric`` between ``a`` and ``b`` against ``n_perm``
+    seeded relabellings of ``b``; the p-value counts nulls at least as similar as observed."""
+    pa = prepare_labels(a, unused)
+    observed = float(agreements(pa, prepare_labels(b, unused)[None, :], metric)[0])
+    if n_perm <= 0:
+        return observed, float("nan"), float("nan")
+    rows = np.stack([prepare_labels(r, unused) for r in relabellings(b, n_perm, np.random.default_rng(seed))])
+    null = agreements(pa, rows, metric)
+    tol = 1e-12 * max(1.0, abs(observed))
+    extreme = (null <= observed + tol) if metric in DISTANCES else (null >= observed - tol)
+    return observed, float(null.mean()), float((1 + extreme.sum()) / (1 + n_perm))

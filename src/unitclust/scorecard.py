@@ -163,6 +163,8 @@ def components(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metri
 
 
 def _similarity_components(cs: pd.DataFrame) -> tuple[dict, dict]:
+    if "metric" in cs.columns:
+        cs = cs[cs["metric"] == "element_sim"]  # the paper's metric
     cs = cs[cs["measure_a"] < cs["measure_b"]].copy()  # unordered off-diagonal pairs
     fa, fb = cs["measure_a"].map(FAMILY), cs["measure_b"].map(FAMILY)
     norm_pair = cs["measure_a"].str.removesuffix("_norm") == cs["measure_b"].str.removesuffix("_norm")

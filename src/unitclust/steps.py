@@ -116,14 +116,38 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
 
 
 # ------------------------------------------------------------------ clustering
+def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, clustering: dict, threads) -> dict:
+    """Q* of the shuffled-weight nulls of one model (CPU), or ``{}`` when there are none."""
+    if not n_null:
+        return {}
+    from .runtime import configure_torch
+    from .significance import null_modularity
+
+    configure_torch(threads)
+    model = io.model_from_checkpoint(io.load_checkpoint(model_path))
+    x, _ = to_tensors(load_dataset(data_path), "test", "cpu")
+    return null_modularity(model, x, n_null, model_id=model_id, seed=seed, similarity=similarity,
+                           clustering=clustering)
+
+
 def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5000, target_entropy=0.15,
-                restarts=1, seed=0, mc_only_fraction=0.05, mc_only_steps=1000) -> None:
-    """Cluster every (layer, measure) matrix of one similarity file (paper section 3.2, Algorithm 1)."""
+                restarts=1, seed=0, mc_only_fraction=0.05, mc_only_steps=1000, n_null=0, model_path=None,
+                data_path=None, null_similarity: dict | None = None, threads=1) -> None:
+    """Cluster every (layer, measure) matrix of one similarity file (paper section 3.2, Algorithm 1).
+
+    With ``n_null`` > 0 also the Q* of ``n_null`` shuffled-weight copies of the model
+    (``model_path``, inputs from ``data_path``; similarity options ``null_similarity``), measured
+    and clustered like the model (docs/science.md §4), as the attribute ``null_q`` of each dataset.
+    """
     from .clustering.cluster import cluster_matrix, monte_carlo_only
     from .seeds import stable_seed
 
     attrs, layers = io.read_h5_matrices(sim_path)
     status = str(attrs.get("status", "ok"))
+    nulls = _null_q(model_path, data_path, n_null if status == "ok" else 0, model_id=model_id, seed=seed,
+                    similarity=null_similarity or {}, threads=threads,
+                    clustering={"method": method, "mc_steps": mc_steps, "target_entropy": target_entropy,
+                                "restarts": restarts})
     results = {}
     for lname in io.layer_names(layers):
         for m, (S, _) in layers[lname].items():
@@ -141,8 +165,11 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
                     if sampled and r.status == "ok" else np.nan)
             results[lname, m] = dict(labels=r.labels, q=r.q, q_init=r.q_init, q_mc_only=q_mc,
                                      n_clusters=r.n_clusters, n_unused=r.n_unused, status=r.status, seed=r.seed)
+            if n_null:
+                results[lname, m]["null_q"] = nulls.get((lname, m), np.full(n_null, np.nan))
             print(f"{lname} {m:11s} Q* {r.q:.4f} (init {r.q_init:.4f}), {r.n_clusters:.2f} clusters, "
-                  f"{r.n_unused} unused, {r.status}")
+                  f"{r.n_unused} unused, {r.status}"
+                  + (f"; nulls: mean {np.mean(results[lname, m]['null_q']):.4f}" if n_null else ""))
 
     def fill(f):
         for (lname, m), res in results.items():
@@ -150,31 +177,46 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
             d.attrs.update({k: (float(v) if isinstance(v, float) else v) for k, v in res.items()})
 
     io.write_h5(out_path, fill, {"model": model_id, "method": method, "mc_steps": mc_steps,
-                               "target_entropy": target_entropy, "restarts": restarts, "seed": seed,
-                               "status": status, "source": str(sim_path)})
+                                 "target_entropy": target_entropy, "restarts": restarts, "seed": seed,
+                                 "n_null": int(n_null), "status": status, "source": str(sim_path)})
 
 
 # ------------------------------------------------------------------ comparing clusterings
-def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", alpha=0.9, r=1.0) -> None:
-    """8x8 element-centric similarity between the measures' cluster assignments, per layer (paper section 4.3)."""
-    from .compare import similarity_matrix
+def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", alpha=0.9, r=1.0,
+                metrics=("element_sim",), n_perm=0, seed=0) -> None:
+    """Agreement between the measures' cluster assignments, per layer (paper section 4.3): 8x8
+    element-centric similarity (dataset ``layerL``) and any other ``metrics`` (``<metric>/layerL``),
+    with chance levels from ``n_perm`` relabellings (attributes ``chance_mean``, ``p_value``)."""
+    from .compare import agreement_matrices
     from .measures import MEASURES
+    from .seeds import stable_seed
 
     attrs, layers = io.read_h5_matrices(clusters_path)
-    mats = {lname: similarity_matrix({m: lab for m, (lab, _) in layers[lname].items()}, MEASURES,
-                                     unused=unused, alpha=alpha, r=r)
-            for lname in io.layer_names(layers)}
-
-    for lname, mat in mats.items():
-        print(f"{lname}: mean similarity off the diagonal {mat[~np.eye(len(mat), dtype=bool)].mean():.3f}")
+    metrics = ["element_sim"] + [m for m in metrics if m != "element_sim"]
+    results = {}
+    for lname in io.layer_names(layers):
+        labels = {m: lab for m, (lab, _) in layers[lname].items()}
+        for metric in metrics:
+            results[metric, lname] = agreement_matrices(
+                labels, MEASURES, metric=metric, unused=unused, n_perm=n_perm,
+                seed_of=lambda a, b: stable_seed(seed, model_id, lname, a, b, metric))
+            values, chance, p = results[metric, lname]
+            off = ~np.eye(len(MEASURES), dtype=bool)
+            print(f"{lname} {metric}: mean off the diagonal {values[off].mean():.3f}"
+                  + (f", chance {np.nanmean(chance[off]):.3f}, pairs with p < 0.05: {(p[off] < 0.05).sum() // 2}"
+                     if n_perm else ""))
 
     def fill(f):
-        for lname, mat in mats.items():
-            d = f.create_dataset(lname, data=mat)
+        for (metric, lname), (values, chance, p) in results.items():
+            d = f.create_dataset(lname if metric == "element_sim" else f"{metric}/{lname}", data=values)
             d.attrs["measures"] = list(MEASURES)
+            d.attrs["metric"] = metric
+            if n_perm:
+                d.attrs["chance_mean"], d.attrs["p_value"] = chance, p
 
-    io.write_h5(out_path, fill, {"model": model_id, "unused": unused, "alpha": alpha, "r": r,
-                               "measures": list(MEASURES), "status": str(attrs.get("status", "ok"))})
+    io.write_h5(out_path, fill, {"model": model_id, "unused": unused, "alpha": alpha, "r": r, "metrics": metrics,
+                                 "n_perm": int(n_perm), "seed": int(seed), "measures": list(MEASURES),
+                                 "status": str(attrs.get("status", "ok"))})
 
 
 # ------------------------------------------------------------------ tables
@@ -215,10 +257,24 @@ def cluster_similarity_table_from_files(paths, metrics_path, out_path):
     mats = {}
     for p in paths:
         with io.open_h5(p) as f:
-            mats[model_id_of(p)] = {k: (f[k][()], [str(m) for m in f[k].attrs["measures"]]) for k in f}
+            mats[model_id_of(p)] = {
+                (str(d.attrs.get("metric", "element_sim")), d.name.rsplit("/", 1)[1]):
+                (d[()], [str(m) for m in d.attrs["measures"]], d.attrs.get("chance_mean"), d.attrs.get("p_value"))
+                for d in _datasets(f)}
     df = cluster_similarity_table(mats, io.read_table(metrics_path))
     io.write_csv(df, out_path)
+    print(f"{len(df)} rows; metrics {sorted(df['metric'].unique())}")
     return df
+
+
+def _datasets(group):
+    """Every dataset below an HDF5 group, depth first."""
+    for key in group:
+        item = group[key]
+        if hasattr(item, "keys"):
+            yield from _datasets(item)
+        else:
+            yield item
 
 
 def history_table_from_files(paths, out_path):

@@ -13,8 +13,10 @@ METRIC_COLUMNS = ["model", "setting", "seed", "trained", "l2", "l1", "dropout", 
                   "git_hash"]
 KEY_COLUMNS = ["model", "setting", "seed", "trained"]
 MODULARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure", "family", "normalized", "q", "q_init", "q_mc_only",
-                                    "n_clusters", "n_unused", "n_units", "status", "valid"]
-CLUSTER_SIMILARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure_a", "measure_b", "similarity", "valid"]
+                                    "n_clusters", "n_unused", "n_units", "status", "null_mean", "null_sd", "z",
+                                    "percentile", "valid"]
+CLUSTER_SIMILARITY_COLUMNS = KEY_COLUMNS + ["layer", "metric", "measure_a", "measure_b", "similarity", "chance_mean",
+                                            "p_value", "valid"]
 SWEEP_COLUMNS = ["sweep", "parameter", "value", "setting", "l2", "l1", "dropout"]
 HISTORY_COLUMNS = ["model", "setting", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                    "seconds"]
@@ -51,8 +53,12 @@ def _validity(metrics: pd.DataFrame) -> dict[str, bool]:
 def modularity_table(clusters: dict[str, dict], metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per model x layer x measure from the cluster files' attributes.
 
-    ``clusters[model]`` maps ``"layerL"`` to ``{measure: (labels, attrs)}``.
+    ``clusters[model]`` maps ``"layerL"`` to ``{measure: (labels, attrs)}``; an attribute
+    ``null_q`` (the shuffled-weight nulls' Q*) is summarized by
+    :func:`unitclust.significance.null_summary` (NaN columns without it).
     """
+    from .significance import null_summary
+
     valid = _validity(metrics)
     rows = []
     for model, layers in clusters.items():
@@ -64,23 +70,30 @@ def modularity_table(clusters: dict[str, dict], metrics: pd.DataFrame) -> pd.Dat
                              "normalized": m.endswith("_norm"), "q": a["q"], "q_init": a["q_init"],
                              "q_mc_only": a["q_mc_only"], "n_clusters": a["n_clusters"],
                              "n_unused": int(a["n_unused"]), "n_units": len(labels), "status": str(a["status"]),
+                             **null_summary(a["q"], a.get("null_q", [])),
                              "valid": valid.get(model, False) and str(a["status"]) == "ok"})
     return pd.DataFrame(rows, columns=MODULARITY_COLUMNS)
 
 
-def cluster_similarity_table(matrices: dict[str, dict[str, tuple[np.ndarray, list[str]]]],
-                             metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per model x layer x ordered measure pair from the 8x8 matrices."""
+def cluster_similarity_table(matrices: dict[str, dict[tuple[str, str], tuple]], metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per model x layer x metric x ordered measure pair.
+
+    ``matrices[model][(metric, "layerL")] = (values, measures, chance_mean, p_value)``; the
+    chance matrices may be None (no relabelling null computed: NaN in the table).
+    """
     valid = _validity(metrics)
     rows = []
     for model, layers in matrices.items():
         setting, seed = split_model_id(model)
-        for lname, (mat, measures) in layers.items():
+        for (metric, lname), (mat, measures, chance, p) in layers.items():
+            nan = np.full(np.shape(mat), np.nan)
+            chance, p = (nan if chance is None else chance), (nan if p is None else p)
             for i, a in enumerate(measures):
                 for j, b in enumerate(measures):
                     rows.append({"model": model, "setting": setting, "seed": seed,
                                  "trained": setting != "untrained", "layer": int(lname.removeprefix("layer")),
-                                 "measure_a": a, "measure_b": b, "similarity": float(mat[i, j]),
+                                 "metric": metric, "measure_a": a, "measure_b": b, "similarity": float(mat[i, j]),
+                                 "chance_mean": float(chance[i, j]), "p_value": float(p[i, j]),
                                  "valid": valid.get(model, False)})
     return pd.DataFrame(rows, columns=CLUSTER_SIMILARITY_COLUMNS)
 

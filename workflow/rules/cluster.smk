@@ -1,6 +1,9 @@
 rule cluster:
     input:
-        f"{R}/models/{{model}}/similarity.h5",
+        similarity=f"{R}/models/{{model}}/similarity.h5",
+        # the shuffled-weight nulls (significance.n_null > 0) are measured from the model itself
+        model=f"{R}/models/{{model}}/model.pt" if N_NULL else [],
+        data=rules.data.output[0] if N_NULL else [],
     output:
         f"{R}/models/{{model}}/clusters.h5",
     params:
@@ -12,6 +15,8 @@ rule cluster:
         seed=config["clustering"]["seed"],
         mc_only_fraction=config["clustering"]["mc_only_fraction"],
         mc_only_steps=config["clustering"]["mc_only_steps"],
+        n_null=N_NULL,
+        null_similarity=NULL_SIMILARITY,
         version=STAGE_VERSION["cluster"],
     log:
         f"{R}/logs/cluster/{{model}}.log",
@@ -19,7 +24,7 @@ rule cluster:
         f"{R}/benchmarks/cluster/{{model}}.tsv"
     threads: 1
     conda:
-        "../../envs/analysis.yaml"
+        "../../envs/torch.yaml" if N_NULL else "../../envs/analysis.yaml"
     script:
         "../scripts/cluster.py"
 
@@ -34,6 +39,9 @@ rule compare:
         unused=config["compare"]["unused"],
         alpha=config["compare"]["alpha"],
         r=config["compare"]["r"],
+        metrics=config["compare"]["metrics"],
+        n_perm=config["compare"]["n_perm"],
+        seed=config["compare"]["seed"],
         version=STAGE_VERSION["compare"],
     log:
         f"{R}/logs/compare/{{model}}.log",

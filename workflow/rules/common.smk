@@ -68,6 +68,10 @@ def model_files(name, models=None):
     return [f"{R}/models/{m}/{name}" for m in (MODELS if models is None else models)]
 
 
+N_NULL = config["significance"]["n_null"]
+# the similarity options the nulls are measured with (only a cluster-job parameter when there are nulls)
+NULL_SIMILARITY = ({k: config["similarity"][k] for k in ("abs_placement", "normalization", "eps", "batch_size")}
+                   if N_NULL else {})
 TABLES = ["sweeps", "metrics", "history", "modularity", "cluster_similarity"]
 
 
@@ -95,5 +99,10 @@ def figure_outputs(name):
     }
 
 
+EXTRA_METRICS = [m for m in config["compare"]["metrics"] if m != "element_sim"]
+METRIC_FIGURES = [f"{f}_{m}" for m in EXTRA_METRICS for f in ("fig4", "figS5")] + (["fig3_z"] if N_NULL else [])
+
+
 def all_targets():
-    return [f"{R}/tables/{t}.csv" for t in TABLES + ["findings"]] + [f"{R}/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")]
+    figures = FIGURES + METRIC_FIGURES
+    return [f"{R}/tables/{t}.csv" for t in TABLES + ["findings"]] + [f"{R}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")]

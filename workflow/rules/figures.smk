@@ -30,6 +30,7 @@ rule fig4:
         **figure_outputs("fig4"),
     params:
         dpi=config["plots"]["dpi"],
+        metric="element_sim",
     log:
         f"{R}/logs/figures/fig4.log",
     benchmark:
@@ -127,6 +128,7 @@ rule figS5:
         **figure_outputs("figS5"),
     params:
         dpi=config["plots"]["dpi"],
+        metric="element_sim",
     log:
         f"{R}/logs/figures/figS5.log",
     benchmark:
@@ -155,3 +157,50 @@ rule training_curves:
         "../../envs/plots.yaml"
     script:
         "../scripts/training_curves.py"
+
+
+rule agreement_figure_per_metric:
+    input:
+        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+        metrics=f"{R}/tables/metrics.csv",
+    output:
+        pdf=f"{R}/figures/{{figure}}_{{metric}}.pdf",
+        png=report(f"{R}/figures/{{figure}}_{{metric}}.png", caption="../report/agreement_metric.rst",
+                   category="Figures", labels={"figure": "{figure}", "metric": "{metric}"}),
+    params:
+        dpi=config["plots"]["dpi"],
+        metric=lambda wc: wc.metric,
+        figure=lambda wc: wc.figure,
+    wildcard_constraints:
+        figure="fig4|figS5",
+        metric="nmi|rmi|vi",
+    log:
+        f"{R}/logs/figures/{{figure}}_{{metric}}.log",
+    benchmark:
+        f"{R}/benchmarks/figures/{{figure}}_{{metric}}.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/agreement_figure.py"
+
+
+rule fig3_z:
+    input:
+        modularity=f"{R}/tables/modularity.csv",
+        sweeps=f"{R}/tables/sweeps.csv",
+        metrics=f"{R}/tables/metrics.csv",
+    output:
+        **figure_outputs("fig3_z"),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        f"{R}/logs/figures/fig3_z.log",
+    benchmark:
+        f"{R}/benchmarks/figures/fig3_z.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/fig3_z.py"

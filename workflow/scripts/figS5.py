@@ -7,7 +7,7 @@ from unitclust.tables import n_excluded
 def main(sm):
     t = io.read_tables(cluster_similarity=sm.input.cluster_similarity, sweeps=sm.input.sweeps,
                        metrics=sm.input.metrics)
-    fig = figures.figS5(t["cluster_similarity"], t["sweeps"], n_excluded(t["metrics"]))
+    fig = figures.figS5(t["cluster_similarity"], t["sweeps"], n_excluded(t["metrics"]), metric=sm.params.metric)
     figures.save_figure(fig, sm.output.pdf, sm.output.png, dpi=sm.params.dpi)
 
 

@@ -10,7 +10,7 @@ from unitclust.measures import FAMILY, MEASURES
 from .agreement import fig4, figS5
 from .algorithm import figS2
 from .curves import training_curves
-from .modularity import fig3, figS3, figS4
+from .modularity import fig3, fig3_z, figS3, figS4
 from .prepare import sweep_positions
 from .save import save_figure
 from .style import (DEFAULT_DPI, MEASURE_COLORS, MEASURE_LABELS, MEASURE_SHORT, excluded_note,
@@ -28,6 +28,7 @@ __all__ = [
     "sweep_style",
     "sweep_positions",
     "fig3",
+    "fig3_z",
     "fig4",
     "figS1",
     "figS2",

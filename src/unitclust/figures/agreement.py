@@ -12,17 +12,37 @@ from .prepare import (mean_matrix, n_models, prep_similarity, sim_order, sweep_o
 from .style import PARAMETER_LABELS, excluded_note, fmt, new_figure, styled
 
 
-@styled
-def fig4(cluster_similarity: pd.DataFrame, n_excluded: int) -> Figure:
-    """Fig. 4: mean element-centric similarity between the eight measures' clusterings.
+METRIC_LABELS = {"element_sim": "element-centric similarity", "nmi": "normalized mutual information",
+                 "rmi": "reduced mutual information", "vi": "variation of information (lower: more similar)"}
 
-    (a) valid trained models (layers averaged within a model, then models); (b) (a) minus the
+
+def mark_not_above_chance(ax, cs: pd.DataFrame, order) -> str:
+    """Cross the cells whose pair is not above chance (see :func:`fig4`); returns a note."""
+    if "p_value" not in cs.columns or not np.isfinite(cs["p_value"]).any():
+        return ""
+    d = cs.dropna(subset=["p_value"])
+    share = (d["p_value"] < 0.05).groupby([d["measure_a"], d["measure_b"]]).mean()
+    for i, a in enumerate(order):
+        for j, b in enumerate(order):
+            if i != j and share.get((a, b), 1.0) < 0.5:
+                ax.plot(j, i, marker="x", ms=9, mew=1.2, color="0.2", zorder=5)
+    return "   \u00d7: not above chance (fewer than half of the comparisons have relabelling p < 0.05)"
+
+
+@styled
+def fig4(cluster_similarity: pd.DataFrame, n_excluded: int, metric: str = "element_sim") -> Figure:
+    """Fig. 4: mean agreement (default: element-centric similarity) between the measures' clusterings.
+
+    (a) valid trained models (layers averaged within a model, then models); a cell is crossed
+    when the pair is not above chance: fewer than half of its (model, layer) comparisons have a
+    relabelling p-value below 0.05 (only when the table has p-values).  (b) (a) minus the
     untrained mean, diverging colormap centred at 0.  Size: 12.5 x 6.4 in.
     """
-    cs = prep_similarity(cluster_similarity)
+    cs = prep_similarity(cluster_similarity, metric)
     order = sim_order(cs)
     tv = trained_valid(cs)
     un = untrained(cs)
+    chance_note = ""
     m_tr = mean_matrix(tv, order)
     m_un = mean_matrix(un, order)
     fig = new_figure((12.5, 6.4))
@@ -32,8 +52,10 @@ def fig4(cluster_similarity: pd.DataFrame, n_excluded: int) -> Figure:
     if n_tr == 0:
         empty_panel(ax_a, "no valid models")
     else:
-        im = heatmap(ax_a, m_tr, "rocket_r", 0.0, 1.0)
-        fig.colorbar(im, ax=ax_a, shrink=0.75, label="element-centric similarity")
+        top = max(1.0, float(np.nanmax(m_tr.to_numpy()))) if metric != "element_sim" else 1.0
+        im = heatmap(ax_a, m_tr, "rocket_r", 0.0, top)
+        fig.colorbar(im, ax=ax_a, shrink=0.75, label=METRIC_LABELS.get(metric, metric))
+        chance_note = mark_not_above_chance(ax_a, tv, order)
     ax_b.set_title(f"(b) trained \u2212 untrained (n untrained = {n_un})")
     diff = m_tr - m_un
     if n_tr == 0 or n_un == 0 or not np.isfinite(diff.to_numpy()).any():
@@ -44,19 +66,20 @@ def fig4(cluster_similarity: pd.DataFrame, n_excluded: int) -> Figure:
         im = heatmap(ax_b, diff, "RdBu_r", -vmax, vmax)
         fig.colorbar(im, ax=ax_b, shrink=0.75, label="\u0394 similarity (trained \u2212 untrained)")
     fig.suptitle("Cluster similarity between measures (upstream | downstream)")
-    add_note(fig, excluded_note(n_excluded))
+    add_note(fig, excluded_note(n_excluded) + chance_note)
     return fig
 
 
 @styled
-def figS5(cluster_similarity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> Figure:
+def figS5(cluster_similarity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
+          metric: str = "element_sim") -> Figure:
     """Fig. S5: Fig. 4 by regularizer and strength.
 
     Per sweep, a row of mean similarity matrices (one per value, increasing to the right) and
     beneath it their differences to the untrained mean (one colour scale for the figure).
     Size: max(1.35 in per column + 1.9 in, 8 in) x (1.75 in per row + 0.9 in).
     """
-    cs = prep_similarity(cluster_similarity)
+    cs = prep_similarity(cluster_similarity, metric)
     sw = sweep_positions(sweeps)
     order_s = sweep_order(sw["sweep"]) if len(sw) else []
     order = sim_order(cs)

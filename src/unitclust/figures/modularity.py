@@ -56,6 +56,26 @@ def fig3(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
     return fig
 
 
+@styled
+def fig3_z(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> Figure:
+    """Q* as a z-score against shuffled-weight nulls (mean over layers) vs regularization, in
+    Fig. 3's layout: valid trained models, seeds thin, mean +- s.e.m. thick; grey bands: the
+    untrained models' z mean +- 1/2/3 sd (dashed: their mean)."""
+    mod = prep_modularity(modularity)
+    sw = sweep_positions(sweeps)
+    order = sweep_order(sw["sweep"]) if len(sw) else []
+    measures = measure_order(mod["measure"]) if len(mod) else list(MEASURES)
+    _, nrows = measure_slots(measures)
+    trained = with_sweeps(per_model(trained_valid(mod), "z", by_layer=False), sw)
+    untrained_z = per_model(untrained(mod), "z", by_layer=False)
+    fig = new_figure((FIG3_WIDTH, FIG3_ROW_HEIGHT * nrows + 0.9))
+    has_band = measure_grid(fig, trained, untrained_z, "z", "sigma", order, "z of Q* vs shuffled weights", measures)
+    fig.suptitle("Q* against shuffled-weight networks: z-score vs regularization (valid trained models)")
+    handles = sweep_handles(order, sw, "untrained mean \u00b1 1/2/3 sd" if has_band else None)
+    legend_with_note(fig, handles, excluded_note(n_excluded))
+    return fig
+
+
 def _by_layer_figure(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
                      ycol: str, band: str, ylabel: str, title: str, band_label: str) -> Figure:
     """One measure grid per hidden layer, stacked, on alternating white / grey backgrounds."""

@@ -16,7 +16,7 @@ import pandas as pd
 from unitclust.measures import MEASURES
 
 SWEEP_ORDER = ("l2", "l1", "dropout")
-MOD_NUMERIC = ("q", "q_init", "q_mc_only", "n_clusters", "layer", "seed")
+MOD_NUMERIC = ("q", "q_init", "q_mc_only", "n_clusters", "layer", "seed", "z", "percentile")
 
 
 def _as_bool(series: pd.Series) -> pd.Series:
@@ -63,11 +63,14 @@ def prep_modularity(modularity: pd.DataFrame) -> pd.DataFrame:
     return mod
 
 
-def prep_similarity(cluster_similarity: pd.DataFrame) -> pd.DataFrame:
-    cs = prep(cluster_similarity, numeric=("similarity", "layer", "seed"))
+def prep_similarity(cluster_similarity: pd.DataFrame, metric: str = "element_sim") -> pd.DataFrame:
+    """The rows of one agreement ``metric`` (tables without a metric column are element_sim)."""
+    cs = prep(cluster_similarity, numeric=("similarity", "layer", "seed", "chance_mean", "p_value"))
     for col in ("model", "setting", "measure_a", "measure_b"):
         if col not in cs.columns:
             cs[col] = pd.Series(dtype=str)
+    if "metric" in cs.columns:
+        cs = cs[cs["metric"].astype(str) == metric]
     return cs
 
 

@@ -1,0 +1,18 @@
+"""Fig. 4 or Fig. S5 drawn with another agreement metric (compare.metrics)."""
+from common import run
+from unitclust import figures, io
+from unitclust.tables import n_excluded
+
+
+def main(sm):
+    p = sm.params
+    t = io.read_tables(cluster_similarity=sm.input.cluster_similarity, sweeps=sm.input.sweeps,
+                       metrics=sm.input.metrics)
+    if p.figure == "fig4":
+        fig = figures.fig4(t["cluster_similarity"], n_excluded(t["metrics"]), metric=p.metric)
+    else:
+        fig = figures.figS5(t["cluster_similarity"], t["sweeps"], n_excluded(t["metrics"]), metric=p.metric)
+    figures.save_figure(fig, sm.output.pdf, sm.output.png, dpi=p.dpi)
+
+
+run(main, snakemake)  # noqa: F821
