@@ -19,6 +19,18 @@ FIG3_EXAMPLE_HEIGHT = 3.3
 LAYER_BLOCK_HEIGHT = 5.0
 
 
+def _layer_mean_inputs(modularity: pd.DataFrame, sweeps: pd.DataFrame, ycol: str):
+    """What a measure grid of ``ycol`` (mean over layers) needs: sweep positions, sweep order,
+    measures, grid rows, valid trained models per setting, untrained models."""
+    mod = prep_modularity(modularity)
+    sw = sweep_positions(sweeps)
+    order = sweep_order(sw["sweep"]) if len(sw) else []
+    measures = measure_order(mod["measure"]) if len(mod) else list(MEASURES)
+    _, nrows = measure_slots(measures)
+    trained = with_sweeps(per_model(trained_valid(mod), ycol, by_layer=False), sw)
+    return sw, order, measures, nrows, trained, per_model(untrained(mod), ycol, by_layer=False)
+
+
 @styled
 def fig3(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
          examples: list[dict] | None = None) -> Figure:
@@ -30,14 +42,7 @@ def fig3(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int,
     "matrix" = A-tilde (eq. 7) sorted by cluster, "q", optional "boundaries") adds a top row.
     Size: 14 in x (2.75 in per measure row + 0.9 in, + 3.3 in with examples).
     """
-    mod = prep_modularity(modularity)
-    sw = sweep_positions(sweeps)
-    order = sweep_order(sw["sweep"]) if len(sw) else []
-    measures = measure_order(mod["measure"]) if len(mod) else list(MEASURES)
-    _, nrows = measure_slots(measures)
-
-    trained = with_sweeps(per_model(trained_valid(mod), "q", by_layer=False), sw)
-    untrained_q = per_model(untrained(mod), "q", by_layer=False)
+    sw, order, measures, nrows, trained, untrained_q = _layer_mean_inputs(modularity, sweeps, "q")
 
     examples = list(examples or [])
     height = FIG3_ROW_HEIGHT * nrows + 0.9 + (FIG3_EXAMPLE_HEIGHT if examples else 0.0)
@@ -61,13 +66,7 @@ def fig3_z(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> F
     """Q* as a z-score against shuffled-weight nulls (mean over layers) vs regularization, in
     Fig. 3's layout: valid trained models, seeds thin, mean +- s.e.m. thick; grey bands: the
     untrained models' z mean +- 1/2/3 sd (dashed: their mean)."""
-    mod = prep_modularity(modularity)
-    sw = sweep_positions(sweeps)
-    order = sweep_order(sw["sweep"]) if len(sw) else []
-    measures = measure_order(mod["measure"]) if len(mod) else list(MEASURES)
-    _, nrows = measure_slots(measures)
-    trained = with_sweeps(per_model(trained_valid(mod), "z", by_layer=False), sw)
-    untrained_z = per_model(untrained(mod), "z", by_layer=False)
+    sw, order, measures, nrows, trained, untrained_z = _layer_mean_inputs(modularity, sweeps, "z")
     fig = new_figure((FIG3_WIDTH, FIG3_ROW_HEIGHT * nrows + 0.9))
     has_band = measure_grid(fig, trained, untrained_z, "z", "sigma", order, "z of Q* vs shuffled weights", measures)
     fig.suptitle("Q* against shuffled-weight networks: z-score vs regularization (valid trained models)")
