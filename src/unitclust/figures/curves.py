@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .panels import empty_panel, label_cell
-from .prepare import prep, sweep_order, sweep_positions
-from .style import PARAMETER_LABELS, new_figure, styled, sweep_label
+from .panels import empty_panel, label_cell, sweep_column_grid
+from .prepare import prep
+from .style import PARAMETER_LABELS, styled, sweep_label
 
 CURVE_ROWS = (("val_loss", "validation loss"), ("val_acc", "validation accuracy"))
 
@@ -23,12 +23,9 @@ def training_curves(history: pd.DataFrame, sweeps: pd.DataFrame) -> Figure:
     several sweeps appears in each.  Size: (3.6 in per sweep + 1 in) x 6.4 in.
     """
     hist = prep(history, numeric=["epoch", "val_loss", "val_acc", "seed"])
-    sw = sweep_positions(sweeps)
-    order = sweep_order(sw["sweep"]) if len(sw) else []
-    ncols = max(len(order), 1)
-    fig = new_figure((3.6 * ncols + 1.0, 6.4))
-    fig.suptitle("Training curves of every trained model (validation split)")
-    axes = fig.subplots(len(CURVE_ROWS), ncols, squeeze=False)
+    fig, axes, sw, order = sweep_column_grid(sweeps, len(CURVE_ROWS), 3.6, 1.0, 6.4,
+                                            "Training curves of every trained model (validation split)")
+    ncols = axes.shape[1]
     merged = (hist.merge(sw[["sweep", "setting", "value", "parameter"]], on="setting", how="inner")
               if len(hist) and len(sw) else pd.DataFrame())
     for j in range(ncols):

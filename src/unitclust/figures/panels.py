@@ -14,9 +14,9 @@ from matplotlib.patches import Patch
 
 from unitclust.measures import FAMILY
 
-from .prepare import measure_slots, seed_lines_and_mean
+from .prepare import measure_slots, seed_lines_and_mean, sweep_order, sweep_positions
 from .style import (BAND_ALPHA, BAND_COLOR, FAMILY_COLORS, MEASURE_LABELS, MEASURE_SHORT,
-                    NOTE_COLOR, SIGMA_COVERAGE, measure_color, sweep_label, sweep_style)
+                    NOTE_COLOR, SIGMA_COVERAGE, measure_color, new_figure, sweep_label, sweep_style)
 
 
 def add_note(fig: Figure, text: str) -> None:
@@ -32,6 +32,18 @@ def legend_with_note(fig: Figure, handles: list[Any], note: str) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3),
                frameon=False, title=title,
                title_fontproperties={"size": 8, "style": "italic"})
+
+
+def sweep_column_grid(sweeps: pd.DataFrame, n_rows: int, col_width: float, extra_width: float, height: float,
+                      title: str):
+    """A figure with a column per sweep (at least one) and ``n_rows`` rows of panels:
+    returns ``(fig, axes, sweep positions, sweep order)``."""
+    sw = sweep_positions(sweeps)
+    order = sweep_order(sw["sweep"]) if len(sw) else []
+    ncols = max(len(order), 1)
+    fig = new_figure((col_width * ncols + extra_width, height))
+    fig.suptitle(title)
+    return fig, fig.subplots(n_rows, ncols, squeeze=False), sw, order
 
 
 def label_cell(ax, i: int, j: int, n_rows: int, title: str, ylabel: str, xlabel: str) -> None:

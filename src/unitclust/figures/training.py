@@ -8,9 +8,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from .panels import empty_panel, label_cell
-from .prepare import prep, seed_lines_and_mean, sweep_order, sweep_positions
-from .style import LOG_PARAMETERS, PARAMETER_LABELS, new_figure, styled, sweep_label
+from .panels import empty_panel, label_cell, sweep_column_grid
+from .prepare import prep, seed_lines_and_mean
+from .style import LOG_PARAMETERS, PARAMETER_LABELS, styled, sweep_label
 
 S1_METRICS = (
     ("train_acc", "train accuracy"),
@@ -34,12 +34,9 @@ def figS1(metrics: pd.DataFrame, sweeps: pd.DataFrame) -> Figure:
     for col in ("setting", "model"):
         if col not in met.columns:
             met[col] = pd.Series(dtype=str)
-    sw = sweep_positions(sweeps)
-    order = sweep_order(sw["sweep"]) if len(sw) else []
-    ncols = max(len(order), 1)
-    fig = new_figure((3.3 * ncols + 1.2, 12.5))
-    fig.suptitle("Performance and weight statistics vs regularization (all trained models)")
-    axes = fig.subplots(len(S1_METRICS), ncols, squeeze=False)
+    fig, axes, sw, order = sweep_column_grid(
+        sweeps, len(S1_METRICS), 3.3, 1.2, 12.5, "Performance and weight statistics vs regularization (all trained models)")
+    ncols = axes.shape[1]
     trained = met[met["trained"]] if len(met) else met
     untrained = met[~met["trained"]] if len(met) else met
     merged = trained.merge(sw[["sweep", "setting", "value", "parameter"]], on="setting",
