@@ -71,14 +71,10 @@ def element_similarity(a, b, *, unused: str = "singletons", alpha: float = 0.9, 
     return float(element_similarity_codes(ca, cb, ka, kb))
 
 
-def similarity_matrix(assignments: dict[str, np.ndarray], measures, **kw) -> np.ndarray:
-    """Symmetric len(measures)^2 matrix of element similarity, unit diagonal."""
-    k = len(measures)
-    out = np.eye(k)
-    for i in range(k):
-        for j in range(i + 1, k):
-            out[i, j] = out[j, i] = element_similarity(assignments[measures[i]], assignments[measures[j]], **kw)
-    return out
+def similarity_matrix(assignments: dict[str, np.ndarray], measures, *, unused: str = "singletons") -> np.ndarray:
+    """Symmetric len(measures)^2 matrix of element similarity, unit diagonal (the values of
+    :func:`agreement_matrices` without chance levels)."""
+    return agreement_matrices(assignments, measures, metric="element_sim", unused=unused)[0]
 
 
 def agreement_matrices(assignments: dict[str, np.ndarray], measures, *, metric: str = "element_sim",
