@@ -5,7 +5,7 @@ process times the Snakemake preamble's imports, the package and library imports 
 the job's work, and the whole process is timed from outside.  The comparison job is also run the
 previous way (clusim's ``element_sim`` for every pair) as a baseline, and the ratio printed.
 
-    python benchmarks/analysis_jobs.py results/mnist/models/<setting>/seed=0 [--data results/mnist/data.npz]
+    python benchmarks/analysis_jobs.py results/mnist/mlp_64-64/models/<setting>/seed=0 [--data results/mnist/data.npz]
 """
 import argparse
 import json
@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--data", default=None, help="the prepared dataset (default: results/<dataset>/data.npz)")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    data = args.data or str(args.model.parents[2] / "data.npz")
+    data = args.data or str(args.model.parents[3] / "data.npz")  # results/<dataset>/data.npz
     print(f"model {args.model}; median of {args.runs} fresh processes per job, seconds")
     print(f"{'job':<28} {'process':>8} {'preamble':>8} {'imports':>8} {'work':>8}")
     medians = {}

@@ -92,7 +92,7 @@ def make_matrices(quick):
         specs += [("untrained", 1, 0, 0.0), ("trained+L1", 1, 225, 1e-4)]
     mats, names = [], []
     for kind, seed, epochs, l1 in specs:
-        model = build_model(64, [64, 64], 10, 0.0, seed)
+        model = build_model({"type": "mlp", "hidden": [64, 64]}, 64, 10, 0.0, seed)
         acc = train_quick(model, xtr, ytr, epochs, l1=l1, seed=seed) if epochs else float("nan")
         for layer, d in enumerate(similarity_matrices(model, xte, abs_placement="averaged", normalization="max")):
             for measure, S in d.items():

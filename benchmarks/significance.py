@@ -41,7 +41,7 @@ def main():
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     x, source = inputs(args.data)
-    model = build_model(784, [64, 64], 10, 0.0, seed=0)
+    model = build_model({"type": "mlp", "hidden": [64, 64]}, 784, 10, 0.0, seed=0)
     cluster_matrix(np.eye(3) + 0.1, seed=0)  # compile / load the numba kernels outside the timing
 
     t0 = time.perf_counter()

@@ -63,7 +63,7 @@ def run(arrays, setting, path, epochs):
     torch.set_flush_denormal(flush)
     x, y = to_tensors(arrays, "train")
     tr, va = train_val_split(len(x), 0, 0.1)
-    model = build_model(784, [64, 64], 10, setting["dropout"], seed=0)
+    model = build_model({"type": "mlp", "hidden": [64, 64]}, 784, 10, setting["dropout"], seed=0)
     cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, adam=adam)
     record = train(model, x[tr], y[tr], x[va], y[va], l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg)
     seconds = [h["seconds"] for h in record["history"]]

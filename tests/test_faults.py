@@ -37,7 +37,7 @@ def _run_stages(tmp_path, data_path, model, model_id):
 
 
 def test_diverged_model_is_recorded_through_every_stage(tmp_path, data_path):
-    model = build_model(64, [8, 6], 10, 0.0, seed=0)
+    model = build_model({"type": "mlp", "hidden": [8, 6]}, 64, 10, 0.0, seed=0)
     with torch.no_grad():
         model.linears[1].weight[0, 0] = float("nan")
     sim, clu, cmp = _run_stages(tmp_path, data_path, model, "l2=1_l1=0_drop=0/seed=0")
@@ -54,7 +54,7 @@ def test_diverged_model_is_recorded_through_every_stage(tmp_path, data_path):
 
 
 def test_all_dead_layer_gives_recorded_outcome(tmp_path, data_path):
-    model = build_model(64, [8, 6], 10, 0.0, seed=0)
+    model = build_model({"type": "mlp", "hidden": [8, 6]}, 64, 10, 0.0, seed=0)
     with torch.no_grad():
         model.linears[0].bias.fill_(-1e6)  # layer 1 never fires
     sim, clu, cmp = _run_stages(tmp_path, data_path, model, "untrained/seed=0")
@@ -90,7 +90,7 @@ def test_truncated_hdf5_names_file_and_fix(tmp_path):
 
 def test_truncated_checkpoint_names_file_and_fix(tmp_path):
     path = tmp_path / "model.pt"
-    _checkpoint(path, build_model(4, [3], 2, 0.0, seed=0))
+    _checkpoint(path, build_model({"type": "mlp", "hidden": [3]}, 4, 2, 0.0, seed=0))
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ValueError, match=r"model.pt.*Delete it and rerun"):
         io.load_checkpoint(path)
@@ -134,7 +134,7 @@ def test_excluded_count_counts_trained_invalid_only():
 def test_nulls_leave_the_real_clustering_unchanged_and_are_bit_identical(tmp_path, data_path):
     """cluster_one with n_null = 0 (no nulls) and with n_null = 2 gives the same labels and Q*;
     the nulls' Q* are finite, seeded and identical on a rerun; the table summarizes them."""
-    model = build_model(64, [8, 6], 10, 0.0, seed=0)
+    model = build_model({"type": "mlp", "hidden": [8, 6]}, 64, 10, 0.0, seed=0)
     ck, sim = tmp_path / "model.pt", tmp_path / "similarity.h5"
     _checkpoint(ck, model)
     steps.similarity_one(ck, data_path, sim, model_id="m/seed=0", device="cpu")

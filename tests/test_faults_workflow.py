@@ -40,7 +40,7 @@ from support.workflow_helpers import (
 )
 
 pytestmark = pytest.mark.e2e
-R = "results/digits"
+R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
 RUN = {"seeds": 1, "untrained_seeds": 1}  # the shared finished run: 3 trained models + 1 untrained
 MODEL = r"models/[^/]+/seed=\d+"
 

@@ -23,7 +23,7 @@ from support.workflow_helpers import (
 from unitclust import io
 
 pytestmark = pytest.mark.e2e
-R = "results/digits"
+R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
 
 
 @pytest.mark.parametrize("override,key", [

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from unitclust.compare import chance_level, relabellings
+from unitclust.measures import MEASURES
 from unitclust.models import MLP
 from unitclust.significance import null_modularity, null_summary, shuffled_weights
 
@@ -110,3 +111,19 @@ def test_other_metrics_rank_identical_above_chance(metric):
     obs, chance, p = chance_level(a, a, metric, unused="singletons", n_perm=60, seed=0)
     assert p == pytest.approx(1 / 61)
     assert (obs < chance) if metric == "vi" else (obs > chance)
+
+
+def test_nulls_of_a_cnn_shuffle_conv_weights_and_use_the_generic_measures():
+    from unitclust.models import CNN
+
+    torch.manual_seed(0)
+    model = CNN((1, 6, 6), [4, 6], 3, 2, 3, hidden=[12])
+    null = shuffled_weights(model, 4)
+    for w, wn in zip(model.weight_matrices(), null.weight_matrices()):
+        assert torch.equal(torch.sort(w.flatten()).values, torch.sort(wn.flatten()).values)
+        assert not torch.equal(w, wn)
+    assert torch.equal(null.convs[0].bias, model.convs[0].bias)
+    x = torch.rand(20, 36)
+    q = null_modularity(model, x, 2, model_id="cnn", clustering=CLUSTERING, similarity={"max_positions": 4})
+    assert set(q) == {(f"layer{li}", m) for li in (1, 2, 3) for m in MEASURES}
+    assert all(len(v) == 2 and np.isfinite(v).all() for v in q.values())

@@ -1,22 +1,20 @@
 """Tests for unitclust.similarity (paper eqs. 1-5, docs/science.md §3).
 
 The vectorized closed forms are checked against a slow, obviously-correct
-reference: per input, per unit autograd loops on a float64 copy of the network
-(the Hessian from torch.autograd.functional.hessian of the real cross-entropy
-loss *with* the true label), plain numpy for the covariance.
+reference (tests/support/autograd_reference.py): per input, per unit autograd loops on a
+float64 copy of the network (the Hessian from torch.autograd.functional.hessian of the real
+cross-entropy loss *with* the true label), plain numpy for the covariance.
 """
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from support.autograd_reference import reduce_reference, reference_per_input
 
 import unitclust.similarity.closed_form as sim
 from unitclust.models import MLP
@@ -44,57 +42,6 @@ def make_case(in_dim, hidden, out_dim, seed=0, k=K, dropout=0.0):
     x = torch.randn(k, in_dim)
     labels = torch.randint(0, out_dim, (k,))
     return model, x, labels
-
-
-def _tail(model64, l, h):
-    """Logits as a function of hidden layer l's activity h (h the free variable)."""
-    for lin in model64.linears[l + 1 : -1]:
-        h = torch.relu(lin(h))
-    return model64.linears[-1](h)
-
-
-def reference_per_input(model, x, labels):
-    """Per-input base terms, shape (K, n, n) per layer and measure, by brute force."""
-    m = copy.deepcopy(model).double().eval()
-    x = x.double()
-    L = len(m.linears) - 1
-    with torch.no_grad():
-        hs_all = [h.numpy() for h in m.hidden_activations(x)]
-    out = [{b: [] for b in BASE_MEASURES} for _ in range(L)]
-    for l in range(L):  # cov with plain numpy
-        H = hs_all[l]
-        c = H - H.mean(axis=0)
-        out[l]["cov"] = np.einsum("ki,kj->kij", c, c)
-    for k in range(x.shape[0]):
-        xk = x[k].clone().requires_grad_(True)
-        hs = m.hidden_activations(xk)
-        for l, h in enumerate(hs):
-            # isens: one autograd call per hidden unit, J = dh/dx (n x d)
-            J = torch.stack([torch.autograd.grad(h[i], xk, retain_graph=True)[0] for i in range(h.shape[0])])
-            out[l]["isens"].append((J @ J.T).numpy())
-            # osens: one autograd call per logit, J = dy/dh (o x n)
-            hk = h.detach().clone().requires_grad_(True)
-            y = _tail(m, l, hk)
-            Jy = torch.stack([torch.autograd.grad(y[o], hk, retain_graph=True)[0] for o in range(y.shape[0])])
-            out[l]["osens"].append((Jy.T @ Jy).numpy())
-            # hess: Hessian of the real CE loss with the true label, wrt h
-            lab = labels[k : k + 1]
-            Hs = torch.autograd.functional.hessian(lambda hh: F.cross_entropy(_tail(m, l, hh)[None], lab), h.detach())
-            out[l]["hess"].append(Hs.numpy())
-    for l in range(L):
-        for b in ("isens", "osens", "hess"):
-            out[l][b] = np.stack(out[l][b])
-    return out
-
-
-def reduce_reference(per_input_terms, abs_placement):
-    res = []
-    for layer in per_input_terms:
-        if abs_placement == "averaged":
-            res.append({b: np.abs(layer[b].mean(0)) for b in BASE_MEASURES})
-        else:
-            res.append({b: np.abs(layer[b]).mean(0) for b in BASE_MEASURES})
-    return res
 
 
 @pytest.fixture(scope="module", params=SHAPES, ids=lambda s: f"{s[0]}-{'x'.join(map(str, s[1]))}-{s[2]}")

@@ -9,9 +9,9 @@ from unitclust.training import TrainConfig, evaluate, penalty, train, weight_sta
 
 
 def test_architecture_and_paired_init():
-    a = build_model(8, [5, 4], 3, dropout=0.0, seed=1)
-    b = build_model(8, [5, 4], 3, dropout=0.5, seed=1)
-    c = build_model(8, [5, 4], 3, dropout=0.0, seed=2)
+    a = build_model({"type": "mlp", "hidden": [5, 4]}, 8, 3, dropout=0.0, seed=1)
+    b = build_model({"type": "mlp", "hidden": [5, 4]}, 8, 3, dropout=0.5, seed=1)
+    c = build_model({"type": "mlp", "hidden": [5, 4]}, 8, 3, dropout=0.0, seed=2)
     assert [tuple(w.shape) for w in a.weight_matrices()] == [(5, 8), (4, 5), (3, 4)]
     for (k, v), (_, w) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(v, w), k
@@ -22,7 +22,7 @@ def test_build_model_leaves_global_rng_alone():
     torch.manual_seed(0)
     expected = torch.rand(1)
     torch.manual_seed(0)
-    build_model(4, [3], 2, 0.0, seed=5)
+    build_model({"type": "mlp", "hidden": [3]}, 4, 2, 0.0, seed=5)
     assert torch.equal(torch.rand(1), expected)
 
 
@@ -63,7 +63,7 @@ def _blobs(n=120, seed=0):
 
 def test_training_learns_and_keeps_best_checkpoint():
     x, y = _blobs()
-    m = build_model(6, [8], 3, 0.0, seed=0)
+    m = build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0)
     before = evaluate(m, x[100:], y[100:])[0]
     rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=1e-5, seed=0,
                 cfg=TrainConfig(batch_size=20, max_epochs=30, lr=1e-2))
@@ -74,7 +74,7 @@ def test_training_learns_and_keeps_best_checkpoint():
 
 def test_early_stopping_stops_before_max_epochs():
     x, y = _blobs()
-    m = build_model(6, [8], 3, 0.0, seed=0)
+    m = build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0)
     rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=0.0, seed=0,
                 cfg=TrainConfig(batch_size=20, max_epochs=500, lr=5e-2, patience=2, lr_patience=1))
     assert rec["epochs"] < 500 and rec["epochs"] - rec["best_epoch"] == 2
@@ -84,7 +84,7 @@ def test_training_is_deterministic():
     x, y = _blobs()
     states = []
     for _ in range(2):
-        m = build_model(6, [8], 3, 0.3, seed=4)
+        m = build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.3, seed=4)
         train(m, x[:100], y[:100], x[100:], y[100:], l1=1e-4, l2=1e-4, seed=4,
               cfg=TrainConfig(batch_size=20, max_epochs=5))
         states.append(m.state_dict())
@@ -94,7 +94,7 @@ def test_training_is_deterministic():
 
 def test_divergence_is_flagged_not_raised():
     x, y = _blobs()
-    m = build_model(6, [8], 3, 0.0, seed=0)
+    m = build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0)
     rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=1e39, seed=0,
                 cfg=TrainConfig(batch_size=20, max_epochs=5, lr=10.0))
     assert rec["diverged"]
@@ -107,7 +107,7 @@ def test_cross_entropy_monitor_ignores_the_penalty():
     x, y = _blobs()
     recs = {}
     for monitor in ("objective", "cross_entropy"):
-        m = build_model(6, [8], 3, 0.0, seed=0)
+        m = build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0)
         recs[monitor] = train(m, x[:100], y[:100], x[100:], y[100:], l1=1e-3, l2=1e-3, seed=0,
                               cfg=TrainConfig(batch_size=20, max_epochs=3, monitor=monitor))
         ce = evaluate(m, x[100:], y[100:])[0]
@@ -119,7 +119,7 @@ def test_cross_entropy_monitor_ignores_the_penalty():
     # same seed, same trajectory: the monitored numbers differ exactly by the penalty
     assert recs["objective"]["history"][0]["val_loss"] > recs["cross_entropy"]["history"][0]["val_loss"]
     with pytest.raises(ValueError, match="monitor"):
-        train(build_model(6, [8], 3, 0.0, seed=0), x, y, x, y, l1=0, l2=0, seed=0, cfg=TrainConfig(monitor="acc"))
+        train(build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0), x, y, x, y, l1=0, l2=0, seed=0, cfg=TrainConfig(monitor="acc"))
 
 
 def test_learning_rate_drops_by_the_factor_after_lr_patience_stale_epochs():
@@ -127,7 +127,7 @@ def test_learning_rate_drops_by_the_factor_after_lr_patience_stale_epochs():
     relative threshold (1e-4): the schedule multiplies it by lr_factor after lr_patience stale
     epochs.  (Below a decrement of 1e-8, torch's eps, the schedule stops changing the rate.)"""
     x, y = _blobs()
-    m = build_model(6, [8], 3, 0.0, seed=0)
+    m = build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0)
     rec = train(m, x[:100], y[:100], x[100:], y[100:], l1=0.0, l2=0.0, seed=0,
                 cfg=TrainConfig(batch_size=20, max_epochs=9, lr=1e-6, lr_factor=0.5, lr_patience=1, patience=100))
     lrs = [row["lr"] for row in rec["history"]]

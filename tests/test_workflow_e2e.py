@@ -7,7 +7,7 @@ from support.workflow_helpers import (FIGURE_RULES, TABLE_RULES, copy_project, p
 pytestmark = pytest.mark.e2e
 
 PER_MODEL = ["model.pt", "metrics.json", "similarity.h5", "clusters.h5", "cluster_similarity.h5"]
-R = "results/digits"
+R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
 
 
 def test_every_model_has_every_output(tiny):

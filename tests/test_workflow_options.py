@@ -17,12 +17,13 @@ from unitclust.measures import BASE_MEASURES, MEASURES
 from unitclust.seeds import stable_seed
 
 pytestmark = pytest.mark.e2e
-R = "results/digits"
+R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
 OPTIONS = dict(similarity__abs_placement="per_input", similarity__normalization="sqrt", clustering__restarts=3,
                compare__unused="shared", compare__metrics=["element_sim", "nmi"], compare__n_perm=30,
                significance__n_null=2)
 DOWNSTREAM_OF_CLUSTERS = {"cluster", "compare", "table_modularity", "table_cluster_similarity", "scorecard",
-                          "fig3", "fig4", "figS2", "figS3", "figS4", "figS5"}
+                          "fig3", "fig4", "figS2", "figS3", "figS4", "figS5", "table_summary", "q_by_experiment",
+                          "q_by_depth"}
 
 
 @pytest.fixture(scope="module")

@@ -115,13 +115,24 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 
 def model_from_checkpoint(ckpt: dict):
-    """The MLP described by a checkpoint's hparams, with its weights loaded."""
-    from .models import MLP
+    """The network described by a checkpoint's hparams (MLP, CNN or the user's own module), weights loaded."""
+    if ckpt["hparams"].get("type") == "external":
+        from .external import model_from_external
 
-    h = ckpt["hparams"]
-    model = MLP(h["in_dim"], h["hidden"], h["out_dim"], h["dropout"])
+        return model_from_external(ckpt)
+    from .models import model_from_hparams
+
+    model = model_from_hparams(ckpt["hparams"])
     model.load_state_dict(ckpt["state_dict"])
     return model
+
+
+def analysed_layers(model, ckpt: dict) -> tuple[list[str], list[str]]:
+    """(module names in ``model``, names to record) of the hidden layers the similarity job analyses."""
+    h = ckpt["hparams"]
+    if h.get("type") == "external":
+        return [f"module.{name}" for name in h["layers"]], list(h["layers"])
+    return list(model.hidden_layers), list(model.hidden_layers)
 
 
 # ------------------------------------------------------------------ HDF5

@@ -9,16 +9,21 @@ import numpy as np
 
 
 def shuffled_weights(model, seed: int):
-    """A copy of ``model`` whose every weight matrix (``linears[l].weight``) has its entries
-    permuted uniformly at random; biases unchanged.  Each matrix gets its own permutation from
-    ``numpy.random.default_rng(seed)``, in layer order."""
+    """A copy of ``model`` whose every weight matrix (``model.weight_matrices()``: linear and conv
+    weights, else those of its ``nn.Linear`` / ``nn.Conv*`` modules) has its entries permuted
+    uniformly at random; biases unchanged.  Each matrix gets its own permutation from
+    ``numpy.random.default_rng(seed)``, in that order."""
     import torch
 
     null = copy.deepcopy(model)
     rng = np.random.default_rng(seed)
+    if hasattr(null, "weight_matrices"):
+        weights = null.weight_matrices()
+    else:
+        kinds = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+        weights = [m.weight for m in null.modules() if isinstance(m, kinds)]
     with torch.no_grad():
-        for lin in null.linears:
-            w = lin.weight
+        for w in weights:
             perm = torch.as_tensor(rng.permutation(w.numel()), device=w.device)
             w.copy_(w.reshape(-1)[perm].reshape(w.shape))
     return null
@@ -40,21 +45,23 @@ def null_summary(q: float, null_q) -> dict[str, float]:
 
 
 def null_modularity(model, x, n_null: int, *, model_id: str, seed: int = 0, similarity: dict | None = None,
-                    clustering: dict | None = None) -> dict[tuple[str, str], np.ndarray]:
+                    clustering: dict | None = None, y=None, layers=None) -> dict[tuple[str, str], np.ndarray]:
     """Q* of ``n_null`` shuffled-weight copies of ``model`` for every hidden layer and measure:
     ``{("layerL", measure): array of n_null Q*}``.  Null k is :func:`shuffled_weights` seeded by
-    ``stable_seed(seed, model_id, "null", k)``; its similarity matrices are computed with the
-    keyword arguments ``similarity`` and clustered with ``clustering`` (as the model's own), each
-    matrix seeded by ``stable_seed(seed, model_id, "null", k, layer, measure)``."""
+    ``stable_seed(seed, model_id, "null", k)``; its similarity matrices are computed by
+    :func:`unitclust.similarity.compute_similarity` (labels ``y``, ``layers``, default the model's
+    ``hidden_layers``) with the keyword arguments ``similarity`` and clustered with ``clustering``
+    (as the model's own), each matrix seeded by ``stable_seed(seed, model_id, "null", k, layer, measure)``."""
     from .clustering.cluster import cluster_matrix
     from .measures import MEASURES
     from .seeds import stable_seed
-    from .similarity import similarity_matrices
+    from .similarity import compute_similarity
 
-    q = {(f"layer{li}", m): np.full(n_null, np.nan) for li in range(1, len(model.hidden) + 1) for m in MEASURES}
+    names = list(layers if layers is not None else model.hidden_layers)
+    q = {(f"layer{li}", m): np.full(n_null, np.nan) for li in range(1, len(names) + 1) for m in MEASURES}
     for k in range(n_null):
         null = shuffled_weights(model, stable_seed(seed, model_id, "null", k))
-        for li, mats in enumerate(similarity_matrices(null, x, **(similarity or {})), start=1):
+        for li, mats in enumerate(compute_similarity(null, x, y, layers=names, **(similarity or {})), start=1):
             for m in MEASURES:
                 r = cluster_matrix(mats[m], seed=stable_seed(seed, model_id, "null", k, f"layer{li}", m),
                                    name=f"null {k} of {model_id}: layer{li}/{m}", **(clustering or {}))

@@ -21,7 +21,7 @@ def _print_epoch(row: dict) -> None:
           "acc {val_acc:.4f} | lr {lr:.3g} | {seconds:.2f} s".format(**row), flush=True)
 
 
-def train_one(data_path, model_path, metrics_path, history_path=None, *, hidden, l2, l1, dropout, seed,
+def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: dict, l2, l1, dropout, seed,
               training: dict, device="auto", threads=1, trained=True) -> dict:
     """Train (or, with ``trained=False``, only initialise) one model; write its checkpoint, metrics
     JSON and, when training, its per-epoch history CSV; print each epoch and a summary."""
@@ -42,7 +42,7 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, hidden,
         tr, va = train_val_split(len(x_full), seed, training.get("val_fraction", 0.1))
         tr, va = tr.to(dev), va.to(dev)
         splits = {"train": (x_full[tr], y_full[tr]), "val": (x_full[va], y_full[va]), "test": (x_test, y_test)}
-        model = build_model(x_full.shape[1], hidden, int(arrays["y_train"].max()) + 1, dropout, seed).to(dev)
+        model = build_model(arch, arrays["shape"], int(arrays["y_train"].max()) + 1, dropout, seed).to(dev)
         record = {"epochs": 0, "best_epoch": 0, "diverged": False}
         if trained:
             cfg = TrainConfig(**{k: v for k, v in training.items() if k != "val_fraction"})
@@ -74,45 +74,82 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, hidden,
 
 # ------------------------------------------------------------------ similarity
 def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placement="averaged",
-                   normalization="max", eps=1e-12, batch_size=1000, device="auto", threads=1) -> None:
-    """The eight similarity matrices (paper section 3.1) of every hidden layer of one model, on the test split."""
+                   normalization="max", eps=1e-12, batch_size=1000, max_positions=32, seed=0, method="auto",
+                   device="auto", threads=1) -> None:
+    """The eight similarity matrices (paper section 3.1) of every analysed hidden layer of one model, on the
+    test split: closed forms for the ReLU MLP, torch.func for conv nets and the user's own models."""
     import torch
 
     from .devices import lease_device
+    from .external import layer_widths
     from .runtime import configure_torch
-    from .similarity import FAMILY, MEASURES, similarity_matrices
+    from .similarity import FAMILY, MEASURES, compute_similarity
 
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
     arrays = load_dataset(data_path)
     model = io.model_from_checkpoint(ckpt)
+    modules, names = io.analysed_layers(model, ckpt)
     finite = all(torch.isfinite(v).all() for v in model.state_dict().values())
     with lease_device(device) as lease:
         dev = lease
-        x, _ = to_tensors(arrays, "test", dev)
+        x, y = to_tensors(arrays, "test", dev)
+        model = model.to(dev)
         if finite:
-            layers = similarity_matrices(model.to(dev), x, abs_placement=abs_placement,
-                                         normalization=normalization, eps=eps, batch_size=batch_size)
+            layers = compute_similarity(model, x, y, layers=modules, method=method, abs_placement=abs_placement,
+                                        normalization=normalization, eps=eps, batch_size=batch_size,
+                                        max_positions=max_positions, seed=seed)
         else:  # diverged weights: record NaN matrices with a status instead of crashing
-            layers = [{m: np.full((n, n), np.nan) for m in MEASURES} for n in model.hidden]
+            layers = [{m: np.full((n, n), np.nan) for m in MEASURES}
+                      for n in layer_widths(model, modules, x[:1])]
     common = {"abs_placement": abs_placement, "normalization": normalization, "eps": eps,
-              "n_inputs": len(x), "split": "test"}
+              "n_inputs": len(x), "split": "test", "max_positions": max_positions, "positions_seed": seed}
 
     def fill(f):
-        for li, mats in enumerate(layers, start=1):
+        for li, (mats, name) in enumerate(zip(layers, names), start=1):
             g = f.create_group(f"layer{li}")
+            g.attrs["module"] = name
             for m in MEASURES:
                 d = g.create_dataset(m, data=np.asarray(mats[m], dtype=np.float64))
                 d.attrs.update({"measure": m, "family": FAMILY[m], "normalized": m.endswith("_norm"), **common})
 
-    for li, mats in enumerate(layers, start=1):
-        print(f"layer{li}: {len(mats['cov'])} units; max entry per measure: "
+    for li, (mats, name) in enumerate(zip(layers, names), start=1):
+        print(f"layer{li} ({name}): {len(mats['cov'])} units; max entry per measure: "
               + ", ".join(f"{m} {np.nanmax(mats[m]):.3g}" for m in MEASURES))
-    print(f"{len(x)} test inputs on {dev}, abs_placement {abs_placement}, normalization {normalization}, "
-          f"status {'ok' if finite else 'diverged'}")
+    print(f"{len(x)} test inputs on {dev}, method {method}, abs_placement {abs_placement}, normalization "
+          f"{normalization}, status {'ok' if finite else 'diverged'}")
     io.write_h5(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
                                "status": "ok" if finite else "diverged", "device": str(dev), "lease": lease,
-                               **common})
+                               "method": method, **common})
+
+
+def import_one(checkpoint_path, data_path, model_path, metrics_path, *, checkpoints: dict, threads=1) -> dict:
+    """Load one of the user's own checkpoints into their factory's module, check it, and write it as
+    the workflow's checkpoint with its test loss and accuracy (no training)."""
+    import torch
+
+    from .external import check_model, sha256
+    from .runtime import configure_torch
+    from .training import evaluate
+
+    configure_torch(threads)
+    t0 = time.perf_counter()
+    arrays = load_dataset(data_path)
+    model = check_model(checkpoint_path, checkpoints, arrays["shape"])
+    x, y = to_tensors(arrays, "test", "cpu")
+    loss, acc = evaluate(model, x, y)
+    state = {k: v.detach().cpu() for k, v in model.module.state_dict().items()}
+    finite = all(torch.isfinite(v).all() for v in state.values())
+    hparams = {"type": "external", "factory": checkpoints["factory"], "kwargs": dict(checkpoints.get("kwargs", {})),
+               "layers": list(checkpoints["layers"]), "input_shape": list(model.input_shape), "trained": True,
+               "source": str(checkpoint_path), "sha256": sha256(checkpoint_path)}
+    metrics = {"test_loss": loss, "test_acc": acc, "trained": True, "diverged": not finite, "epochs": 0,
+               "hparams": hparams, "n_test": len(x), "wall_time_s": time.perf_counter() - t0, **io.provenance()}
+    io.save_checkpoint(model_path, {"state_dict": state, "hparams": hparams, **io.provenance()})
+    io.write_json(metrics_path, metrics)
+    print(f"imported {checkpoint_path} (sha256 {hparams['sha256'][:12]}) into {checkpoints['factory']}: layers "
+          f"{hparams['layers']}, input shape {hparams['input_shape']}; test accuracy {acc:.4f}, loss {loss:.4f}")
+    return metrics
 
 
 # ------------------------------------------------------------------ clustering
@@ -124,10 +161,11 @@ def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, 
     from .significance import null_modularity
 
     configure_torch(threads)
-    model = io.model_from_checkpoint(io.load_checkpoint(model_path))
-    x, _ = to_tensors(load_dataset(data_path), "test", "cpu")
+    ckpt = io.load_checkpoint(model_path)
+    model = io.model_from_checkpoint(ckpt)
+    x, y = to_tensors(load_dataset(data_path), "test", "cpu")
     return null_modularity(model, x, n_null, model_id=model_id, seed=seed, similarity=similarity,
-                           clustering=clustering)
+                           clustering=clustering, y=y, layers=io.analysed_layers(model, ckpt)[0])
 
 
 def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5000, target_entropy=0.15,
@@ -284,6 +322,17 @@ def history_table_from_files(paths, out_path):
     df = history_table({model_id_of(p): io.read_table(p) for p in paths})
     io.write_csv(df, out_path)
     print(f"{df['model'].nunique()} models, {len(df)} epochs in all")
+    return df
+
+
+def summary_table_from_files(paths, out_path, *, experiments, datasets):
+    """results/summary/tables/modularity.csv: every experiment's modularity table, stacked."""
+    from .tables import summary_table
+
+    df = summary_table({(e, d): io.read_table(p) for p, e, d in zip(paths, experiments, datasets)})
+    io.write_csv(df, out_path)
+    print(f"{len(df)} rows from {len(paths)} experiments: "
+          + ", ".join(f"{e} ({n} layers)" for e, n in df.groupby("experiment", sort=False)["n_layers"].first().items()))
     return df
 
 

@@ -18,6 +18,7 @@ MODULARITY_COLUMNS = KEY_COLUMNS + ["layer", "measure", "family", "normalized", 
 CLUSTER_SIMILARITY_COLUMNS = KEY_COLUMNS + ["layer", "metric", "measure_a", "measure_b", "similarity", "chance_mean",
                                             "p_value", "valid"]
 SWEEP_COLUMNS = ["sweep", "parameter", "value", "setting", "l2", "l1", "dropout"]
+SUMMARY_COLUMNS = ["experiment", "dataset", "depth", "n_layers"] + MODULARITY_COLUMNS
 HISTORY_COLUMNS = ["model", "setting", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                    "seconds"]
 
@@ -107,6 +108,17 @@ def history_table(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     return pd.concat(frames, ignore_index=True)[HISTORY_COLUMNS]
+
+
+def summary_table(frames: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """Every experiment's modularity table stacked: ``frames[(experiment, dataset)]``; adds the
+    layer's depth (1 = first hidden layer) and the experiment's number of analysed layers."""
+    parts = [df.assign(experiment=exp, dataset=ds, depth=df["layer"].astype(int),
+                       n_layers=int(df["layer"].max()) if len(df) else 0)
+             for (exp, ds), df in frames.items()]
+    if not parts:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[SUMMARY_COLUMNS]
 
 
 def sweeps_table(rows: list[dict]) -> pd.DataFrame:

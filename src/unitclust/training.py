@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-
-from .models import MLP
+from torch import nn
 
 SPARSITY_THRESHOLD = 1e-3
 EVAL_BATCH = 8192
@@ -51,8 +50,9 @@ def make_adam(params, lr: float, implementation: str) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, **options)
 
 
-def penalty(model: MLP, l1: float, l2: float) -> torch.Tensor:
-    """l1 * sum|W| + l2 * sum W^2 over weight matrices (docs/science.md §2)."""
+def penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor:
+    """l1 * sum|W| + l2 * sum W^2 over the weights of ``model.weight_matrices()`` (linear and conv;
+    docs/science.md §2)."""
     ws = model.weight_matrices()
     total = torch.zeros((), device=ws[0].device)
     if l1:
@@ -63,7 +63,7 @@ def penalty(model: MLP, l1: float, l2: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy in eval mode (dropout off)."""
     was_training = model.training
     model.eval()
@@ -78,9 +78,10 @@ def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float
 
 
 @torch.no_grad()
-def weight_stats(model: MLP) -> dict[str, float]:
-    """sum|W|, sum W^2, sparsity (fraction |w| < 1e-3) and the sum of nuclear norms, over weight matrices."""
-    ws = [w.detach().double() for w in model.weight_matrices()]
+def weight_stats(model: nn.Module) -> dict[str, float]:
+    """sum|W|, sum W^2, sparsity (fraction |w| < 1e-3) and the sum of nuclear norms, over weight matrices
+    (a conv weight (out, in, k, k) as the matrix (out, in*k*k))."""
+    ws = [w.detach().double().reshape(w.shape[0], -1) for w in model.weight_matrices()]
     n_total = sum(w.numel() for w in ws)
     return {
         "sum_abs_w": float(sum(w.abs().sum() for w in ws)),
@@ -90,7 +91,7 @@ def weight_stats(model: MLP) -> dict[str, float]:
     }
 
 
-def train(model: MLP, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: int,
+def train(model: nn.Module, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: int,
           cfg: TrainConfig = TrainConfig(), on_epoch=None) -> dict:
     """Train ``model`` in place and load its best-validation state; returns the training record.
 
@@ -163,7 +164,7 @@ def train(model: MLP, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: i
             "diverged": bool(diverged), "train_seconds": time.perf_counter() - t0, "history": history}
 
 
-def model_metrics(model: MLP, splits: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+def model_metrics(model: nn.Module, splits: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
     """Loss and accuracy on every split plus the weight statistics (docs/science.md §2)."""
     out: dict[str, float] = {}
     for name, (x, y) in splits.items():

@@ -3,7 +3,7 @@ rule cluster:
         similarity=f"{R}/models/{{model}}/similarity.h5",
         # the shuffled-weight nulls (significance.n_null > 0) are measured from the model itself
         model=f"{R}/models/{{model}}/model.pt" if N_NULL else [],
-        data=rules.data.output[0] if N_NULL else [],
+        data=data_file if N_NULL else [],
     output:
         f"{R}/models/{{model}}/clusters.h5",
     params:

@@ -6,7 +6,8 @@ import yaml
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package from this checkout (see README)
-from unitclust.config import check_settings, describe_config_error, expand_sweeps
+from unitclust.config import describe_config_error
+from unitclust.experiments import architecture, conditional_defaults, datasets_of, resolve
 
 
 # A --configfile replaces config.yaml; unset keys take the schema's defaults (the paper's values).
@@ -16,23 +17,41 @@ if not config:
 
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-_problem = describe_config_error(config, yaml.safe_load(SCHEMA.read_text()))
-if _problem:
-    raise WorkflowError(_problem)
-validate(config, str(SCHEMA))  # fills in defaults
-SETTINGS, SWEEP_ROWS = expand_sweeps(config["sweeps"])
+_SCHEMA_DICT = yaml.safe_load(SCHEMA.read_text())
+
+
+def _validated(cfg, experiment=None):
+    """Validate one config (the top level, or one experiment's merged config) and fill its defaults."""
+    problem = describe_config_error(cfg, _SCHEMA_DICT)
+    if problem and experiment is not None:
+        problem = problem.replace("Invalid configuration at '",
+                                  f"Invalid configuration of experiment '{experiment}' at 'experiments.{experiment}.", 1)
+    if problem:
+        raise WorkflowError(problem)
+    validate(cfg, str(SCHEMA))
+    return cfg
+
+
+conditional_defaults(config)
+_validated(config)
 try:
-    check_settings(SETTINGS)
+    EXPERIMENTS = resolve(config, _validated)
+    DATASETS = datasets_of(EXPERIMENTS)
 except ValueError as _exc:
     raise WorkflowError(f"Invalid configuration: {_exc}")
+OWN = {name for name, e in EXPERIMENTS.items() if e.own}
+if OWN:  # the user's models are loaded and checked now, before any job runs
+    from unitclust.external import check_experiment
 
-DATASET = config["dataset"]["name"]
-R = f"results/{DATASET}"
-SEEDS = list(range(config["seeds"]))
-UNTRAINED = list(range(config["untrained_seeds"]))
-TRAINED_MODELS = [f"{s}/seed={seed}" for s in SETTINGS for seed in SEEDS]
-UNTRAINED_MODELS = [f"untrained/seed={seed}" for seed in UNTRAINED]
-MODELS = TRAINED_MODELS + UNTRAINED_MODELS
+    for _name in OWN:
+        try:
+            check_experiment(EXPERIMENTS[_name])
+        except ValueError as _exc:
+            raise WorkflowError(str(_exc))
+
+# Results of experiment E on dataset D live in results/D/E (R below, with wildcards).
+R = "results/{dataset}/{experiment}"
+SUMMARY = "results/summary"
 
 # Per-stage version stamps: bump one when that stage's numerics change, so exactly the
 # affected outputs rerun (Snakemake sees params changes, not edits to src/unitclust).
@@ -42,9 +61,37 @@ STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare"
 
 
 wildcard_constraints:
+    dataset=r"[A-Za-z0-9_]+",
+    experiment=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     setting=r"l2=[^/_]+_l1=[^/_]+_drop=[^/_]+",
     seed=r"\d+",
-    model=r"(untrained|l2=[^/_]+_l1=[^/_]+_drop=[^/_]+)/seed=\d+",
+    name=r"[A-Za-z0-9_.-]+",
+    model=r"(untrained|l2=[^/_]+_l1=[^/_]+_drop=[^/_]+|checkpoint=[A-Za-z0-9_.-]+)/seed=\d+",
+
+
+def exp(wildcards):
+    """The experiment a job belongs to (its dataset wildcard must be the experiment's)."""
+    e = EXPERIMENTS.get(wildcards.experiment)
+    if e is None or e.dataset != wildcards.dataset:
+        raise WorkflowError(f"no experiment '{wildcards.experiment}' on dataset '{wildcards.dataset}' in the config "
+                            f"(experiments: {', '.join(f'{n} ({x.dataset})' for n, x in EXPERIMENTS.items())})")
+    return e
+
+
+def econf(*keys):
+    """Params function: a value of the job's experiment config, e.g. econf("training", "device")."""
+
+    def get(wildcards):
+        value = exp(wildcards).config
+        for k in keys:
+            value = value[k]
+        return value
+
+    return get
+
+
+def data_file(wildcards):
+    return f"results/{wildcards.dataset}/data.npz"
 
 
 def setting_value(name):
@@ -58,27 +105,44 @@ def setting_value(name):
     return get
 
 
-def training_params():
-    t = config["training"]
+def training_params(wildcards):
+    t = exp(wildcards).config["training"]
     return {k: t[k] for k in ("lr", "batch_size", "max_epochs", "lr_factor", "lr_patience",
                               "patience", "val_fraction", "monitor")}
 
 
-def model_files(name, models=None):
-    return [f"{R}/models/{m}/{name}" for m in (MODELS if models is None else models)]
+def checkpoint_params(wildcards):
+    """What an import job needs of ``checkpoints``, in a fixed key order (reordering the YAML reruns nothing)."""
+    c = exp(wildcards).config["checkpoints"]
+    return {"factory": c.get("factory"), "kwargs": dict(sorted(c["kwargs"].items())), "layers": list(c["layers"]),
+            "input_shape": c.get("input_shape"), "format": c["format"]}
+
+
+def model_files(name, which="models"):
+    """Input function: file ``name`` of every model (``which``: models | trained_models) of the job's experiment."""
+
+    def get(wildcards):
+        base = f"results/{wildcards.dataset}/{wildcards.experiment}/models"
+        return [f"{base}/{m}/{name}" for m in getattr(exp(wildcards), which)]
+
+    return get
+
+
+def experiment_root(e):
+    return f"results/{e.dataset}/{e.name}"
 
 
 N_NULL = config["significance"]["n_null"]
 # the similarity options the nulls are measured with (only a cluster-job parameter when there are nulls)
-NULL_SIMILARITY = ({k: config["similarity"][k] for k in ("abs_placement", "normalization", "eps", "batch_size")}
-                   if N_NULL else {})
+SIMILARITY_KEYS = ("abs_placement", "normalization", "eps", "batch_size", "max_positions", "seed", "method")
+NULL_SIMILARITY = {k: config["similarity"][k] for k in SIMILARITY_KEYS} if N_NULL else {}
 TABLES = ["sweeps", "metrics", "history", "modularity", "cluster_similarity"]
+OWN_TABLES = ["metrics", "modularity", "cluster_similarity"]
 
 
-
-def example_models():
+def example_models(e):
     """Fig. 3's example row: seed 0 at up to 4 evenly spaced strengths of the example sweep."""
-    rows = sorted((r for r in SWEEP_ROWS if r["sweep"] == config["plots"]["example_sweep"]),
+    rows = sorted((r for r in e.sweep_rows if r["sweep"] == config["plots"]["example_sweep"]),
                   key=lambda r: r["value"])
     if not rows:
         return [], []
@@ -87,22 +151,41 @@ def example_models():
     return [f"{r['setting']}/seed=0" for r in chosen], [f"{r['parameter']}={r['value']:.3g}" for r in chosen]
 
 
-EXAMPLE_MODELS, EXAMPLE_TITLES = example_models()
+def example_files(name):
+    def get(wildcards):
+        return [f"{R}/models/{m}/{name}".format(**wildcards) for m in example_models(exp(wildcards))[0]]
+
+    return get
+
+
 FIGURES = ["fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5", "training_curves"]
+OWN_FIGURES = ["fig4", "figS2"]  # the others are drawn against regularization sweeps
+SUMMARY_FIGURES = ["q_by_experiment", "q_by_depth"]
 
 
-def figure_outputs(name):
+def figure_outputs(name, root=R):
     return {
-        "pdf": f"{R}/figures/{name}.pdf",
-        "png": report(f"{R}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures",
-                      labels={"figure": name}),
+        "pdf": f"{root}/figures/{name}.pdf",
+        "png": report(f"{root}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures",
+                      subcategory="{experiment}" if root == R else "all experiments", labels={"figure": name}),
     }
 
 
 EXTRA_METRICS = [m for m in config["compare"]["metrics"] if m != "element_sim"]
-METRIC_FIGURES = [f"{f}_{m}" for m in EXTRA_METRICS for f in ("fig4", "figS5")] + (["fig3_z"] if N_NULL else [])
+
+
+def experiment_targets(e):
+    own = e.own
+    figures = (OWN_FIGURES if own else FIGURES) + [f"{f}_{m}" for m in EXTRA_METRICS
+                                                  for f in (("fig4",) if own else ("fig4", "figS5"))]
+    figures += ["fig3_z"] if N_NULL and not own else []
+    tables = OWN_TABLES if own else TABLES + ["findings"]
+    root = experiment_root(e)
+    return [f"{root}/tables/{t}.csv" for t in tables] + [f"{root}/figures/{f}.{ext}" for f in figures
+                                                          for ext in ("pdf", "png")]
 
 
 def all_targets():
-    figures = FIGURES + METRIC_FIGURES
-    return [f"{R}/tables/{t}.csv" for t in TABLES + ["findings"]] + [f"{R}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")]
+    summary = [f"{SUMMARY}/tables/modularity.csv"] + [f"{SUMMARY}/figures/{f}.{ext}" for f in SUMMARY_FIGURES
+                                                      for ext in ("pdf", "png")]
+    return [t for e in EXPERIMENTS.values() for t in experiment_targets(e)] + summary

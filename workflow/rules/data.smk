@@ -1,15 +1,15 @@
 rule data:
     output:
-        f"{R}/data.npz",
+        "results/{dataset}/data.npz",
     params:
-        name=DATASET,
-        data_dir=config["dataset"]["data_dir"],
-        download=config["dataset"]["download"],
+        name=lambda wc: wc.dataset,
+        data_dir=lambda wc: DATASETS[wc.dataset]["data_dir"],
+        download=lambda wc: DATASETS[wc.dataset]["download"],
         version=STAGE_VERSION["data"],
     log:
-        f"{R}/logs/data.log",
+        "results/{dataset}/logs/data.log",
     benchmark:
-        f"{R}/benchmarks/data.tsv"
+        "results/{dataset}/benchmarks/data.tsv"
     conda:
         "../../envs/torch.yaml"
     script:

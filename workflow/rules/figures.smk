@@ -3,13 +3,13 @@ rule fig3:
         modularity=f"{R}/tables/modularity.csv",
         sweeps=f"{R}/tables/sweeps.csv",
         metrics=f"{R}/tables/metrics.csv",
-        sims=[f"{R}/models/{m}/similarity.h5" for m in EXAMPLE_MODELS],
-        clusters=[f"{R}/models/{m}/clusters.h5" for m in EXAMPLE_MODELS],
+        sims=example_files("similarity.h5"),
+        clusters=example_files("clusters.h5"),
     output:
         **figure_outputs("fig3"),
     params:
         dpi=config["plots"]["dpi"],
-        titles=EXAMPLE_TITLES,
+        titles=lambda wc: example_models(exp(wc))[1],
         measure=config["plots"]["example_measure"],
     log:
         f"{R}/logs/figures/fig3.log",
@@ -167,7 +167,7 @@ rule agreement_figure_per_metric:
     output:
         pdf=f"{R}/figures/{{figure}}_{{metric}}.pdf",
         png=report(f"{R}/figures/{{figure}}_{{metric}}.png", caption="../report/agreement_metric.rst",
-                   category="Figures", labels={"figure": "{figure}", "metric": "{metric}"}),
+                   category="Figures", subcategory="{experiment}", labels={"figure": "{figure}", "metric": "{metric}"}),
     params:
         dpi=config["plots"]["dpi"],
         metric=lambda wc: wc.metric,
@@ -204,3 +204,26 @@ rule fig3_z:
         "../../envs/plots.yaml"
     script:
         "../scripts/fig3_z.py"
+
+
+for _figure in SUMMARY_FIGURES:  # q_by_experiment, q_by_depth: one rule each (captions cannot take wildcards)
+
+    rule:
+        name:
+            _figure
+        input:
+            f"{SUMMARY}/tables/modularity.csv",
+        output:
+            **figure_outputs(_figure, SUMMARY),
+        params:
+            dpi=config["plots"]["dpi"],
+            figure=_figure,
+        log:
+            f"{SUMMARY}/logs/figures/{_figure}.log",
+        benchmark:
+            f"{SUMMARY}/benchmarks/figures/{_figure}.tsv"
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        script:
+            "../scripts/summary_figure.py"

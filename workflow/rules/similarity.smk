@@ -1,7 +1,7 @@
 rule similarity:
     input:
         model=f"{R}/models/{{model}}/model.pt",
-        data=rules.data.output[0],
+        data=data_file,
     output:
         f"{R}/models/{{model}}/similarity.h5",
     params:
@@ -10,13 +10,16 @@ rule similarity:
         normalization=config["similarity"]["normalization"],
         eps=config["similarity"]["eps"],
         batch_size=config["similarity"]["batch_size"],
-        device=config["training"]["device"],
+        max_positions=config["similarity"]["max_positions"],
+        seed=config["similarity"]["seed"],
+        method=config["similarity"]["method"],
+        device=econf("training", "device"),
         version=STAGE_VERSION["similarity"],
     log:
         f"{R}/logs/similarity/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/similarity/{{model}}.tsv"
-    threads: config["training"]["threads"]
+    threads: lambda wc: exp(wc).config["training"]["threads"]
     resources:
         gpu=1,
     conda:

@@ -1,8 +1,8 @@
 rule table_sweeps:
     output:
-        report(f"{R}/tables/sweeps.csv", caption="../report/table_sweeps.rst", category="Tables"),
+        report(f"{R}/tables/sweeps.csv", caption="../report/table_sweeps.rst", category="Tables", subcategory="{experiment}"),
     params:
-        rows=SWEEP_ROWS,
+        rows=lambda wc: exp(wc).sweep_rows,
     log:
         f"{R}/logs/tables/sweeps.log",
     benchmark:
@@ -18,9 +18,9 @@ rule table_metrics:
     input:
         model_files("metrics.json"),
     output:
-        report(f"{R}/tables/metrics.csv", caption="../report/table_metrics.rst", category="Tables"),
+        report(f"{R}/tables/metrics.csv", caption="../report/table_metrics.rst", category="Tables", subcategory="{experiment}"),
     params:
-        accuracy_cutoff=config["analysis"]["accuracy_cutoff"],
+        accuracy_cutoff=econf("analysis", "accuracy_cutoff"),
     log:
         f"{R}/logs/tables/metrics.log",
     benchmark:
@@ -37,7 +37,7 @@ rule table_modularity:
         clusters=model_files("clusters.h5"),
         metrics=rules.table_metrics.output[0],
     output:
-        report(f"{R}/tables/modularity.csv", caption="../report/table_modularity.rst", category="Tables"),
+        report(f"{R}/tables/modularity.csv", caption="../report/table_modularity.rst", category="Tables", subcategory="{experiment}"),
     log:
         f"{R}/logs/tables/modularity.log",
     benchmark:
@@ -54,7 +54,7 @@ rule table_cluster_similarity:
         comparisons=model_files("cluster_similarity.h5"),
         metrics=rules.table_metrics.output[0],
     output:
-        report(f"{R}/tables/cluster_similarity.csv", caption="../report/table_cluster_similarity.rst", category="Tables"),
+        report(f"{R}/tables/cluster_similarity.csv", caption="../report/table_cluster_similarity.rst", category="Tables", subcategory="{experiment}"),
     log:
         f"{R}/logs/tables/cluster_similarity.log",
     benchmark:
@@ -68,9 +68,9 @@ rule table_cluster_similarity:
 
 rule table_history:
     input:
-        model_files("history.csv", TRAINED_MODELS),
+        model_files("history.csv", "trained_models"),
     output:
-        report(f"{R}/tables/history.csv", caption="../report/table_history.rst", category="Tables"),
+        report(f"{R}/tables/history.csv", caption="../report/table_history.rst", category="Tables", subcategory="{experiment}"),
     log:
         f"{R}/logs/tables/history.log",
     benchmark:
@@ -89,10 +89,10 @@ rule scorecard:
         metrics=f"{R}/tables/metrics.csv",
         sweeps=f"{R}/tables/sweeps.csv",
     output:
-        report(f"{R}/tables/findings.csv", caption="../report/findings.rst", category="Scorecard"),
+        report(f"{R}/tables/findings.csv", caption="../report/findings.rst", category="Scorecard", subcategory="{experiment}"),
     params:
-        n_boot=config["analysis"]["n_boot"],
-        bootstrap_seed=config["analysis"]["bootstrap_seed"],
+        n_boot=econf("analysis", "n_boot"),
+        bootstrap_seed=econf("analysis", "bootstrap_seed"),
     log:
         f"{R}/logs/tables/findings.log",
     benchmark:
@@ -102,3 +102,23 @@ rule scorecard:
         "../../envs/analysis.yaml"
     script:
         "../scripts/scorecard.py"
+
+
+rule table_summary:
+    input:
+        [f"{experiment_root(e)}/tables/modularity.csv" for e in EXPERIMENTS.values()],
+    output:
+        report(f"{SUMMARY}/tables/modularity.csv", caption="../report/table_summary.rst", category="Tables",
+               subcategory="all experiments"),
+    params:
+        experiments=list(EXPERIMENTS),
+        datasets=[e.dataset for e in EXPERIMENTS.values()],
+    log:
+        f"{SUMMARY}/logs/tables/modularity.log",
+    benchmark:
+        f"{SUMMARY}/benchmarks/tables/modularity.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/table_summary.py"

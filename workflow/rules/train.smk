@@ -1,6 +1,6 @@
 rule train:
     input:
-        data=rules.data.output[0],
+        data=data_file,
     output:
         model=f"{R}/models/{{setting}}/seed={{seed}}/model.pt",
         metrics=f"{R}/models/{{setting}}/seed={{seed}}/metrics.json",
@@ -10,15 +10,15 @@ rule train:
         l1=setting_value("l1"),
         dropout=setting_value("dropout"),
         seed=lambda wc: int(wc.seed),
-        hidden=config["model"]["hidden"],
-        training=training_params(),
-        device=config["training"]["device"],
+        arch=lambda wc: architecture(exp(wc).config["model"]),
+        training=training_params,
+        device=econf("training", "device"),
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/train/{{setting}}/seed={{seed}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{setting}}/seed={{seed}}.tsv"
-    threads: config["training"]["threads"]
+    threads: lambda wc: exp(wc).config["training"]["threads"]
     resources:
         gpu=1,
     conda:
@@ -29,14 +29,14 @@ rule train:
 
 rule init_untrained:
     input:
-        data=rules.data.output[0],
+        data=data_file,
     output:
         model=f"{R}/models/untrained/seed={{seed}}/model.pt",
         metrics=f"{R}/models/untrained/seed={{seed}}/metrics.json",
     params:
         seed=lambda wc: int(wc.seed),
-        hidden=config["model"]["hidden"],
-        val_fraction=config["training"]["val_fraction"],
+        arch=lambda wc: architecture(exp(wc).config["model"]),
+        val_fraction=econf("training", "val_fraction"),
         device="cpu",
         version=STAGE_VERSION["train"],
     log:
@@ -48,3 +48,23 @@ rule init_untrained:
         "../../envs/torch.yaml"
     script:
         "../scripts/init_untrained.py"
+
+
+rule import_checkpoint:
+    input:
+        checkpoint=lambda wc: exp(wc).checkpoints[f"checkpoint={wc.name}/seed=0"],
+        data=data_file,
+    output:
+        model=f"{R}/models/checkpoint={{name}}/seed=0/model.pt",
+        metrics=f"{R}/models/checkpoint={{name}}/seed=0/metrics.json",
+    params:
+        checkpoints=checkpoint_params,
+    log:
+        f"{R}/logs/import_checkpoint/{{name}}.log",
+    benchmark:
+        f"{R}/benchmarks/import_checkpoint/{{name}}.tsv"
+    threads: 1
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/import_checkpoint.py"

@@ -1,4 +1,4 @@
-"""Prepare the dataset once: digits from scikit-learn, MNIST-format data from IDX files."""
+"""Prepare the dataset once: digits from scikit-learn, MNIST-format data from IDX files, CIFAR-10 from its batches."""
 from common import run
 from unitclust.data import prepare_dataset, save_dataset
 

@@ -5,7 +5,7 @@ from unitclust.steps import train_one
 
 def main(sm):
     p = sm.params
-    train_one(sm.input.data, sm.output.model, sm.output.metrics, sm.output.history, hidden=p.hidden, l2=p.l2,
+    train_one(sm.input.data, sm.output.model, sm.output.metrics, sm.output.history, arch=p.arch, l2=p.l2,
               l1=p.l1, dropout=p.dropout, seed=p.seed, training=p.training, device=p.device, threads=sm.threads)
 
 

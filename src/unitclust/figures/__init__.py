@@ -1,4 +1,5 @@
-"""Figures of the paper (Fig. 3, Fig. 4, Figs. S1-S5) and the training curves, drawn from the tidy tables.
+"""Figures of the paper (Fig. 3, Fig. 4, Figs. S1-S5), the training curves and the cross-experiment
+figures (Q* by experiment, Q* by layer depth), drawn from the tidy tables.
 
 Each ``fig*`` function takes loaded DataFrames and returns a pyplot-free
 :class:`matplotlib.figure.Figure`; :func:`save_figure` writes it as PDF and PNG.  No torch is
@@ -10,6 +11,7 @@ from unitclust.measures import FAMILY, MEASURES
 from .agreement import fig4, figS5
 from .algorithm import figS2
 from .curves import training_curves
+from .experiments import q_by_depth, q_by_experiment
 from .modularity import fig3, fig3_z, figS3, figS4
 from .prepare import sweep_positions
 from .save import save_figure
@@ -36,5 +38,7 @@ __all__ = [
     "figS4",
     "figS5",
     "training_curves",
+    "q_by_experiment",
+    "q_by_depth",
     "save_figure",
 ]
