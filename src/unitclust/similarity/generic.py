@@ -34,13 +34,7 @@ from torch.func import jvp, vjp, vmap
 
 from ..measures import BASE_MEASURES, MEASURES
 from .closed_form import _fast_dtype as closed_form_fast
-from .normalize import (
-    ABS_PLACEMENTS,
-    NORMALIZATIONS,
-    check_eps,
-    check_option,
-    normalize,
-)
+from .normalize import ABS_PLACEMENTS, NORMALIZATIONS, check_eps, check_option, normalize
 
 _BUDGET = 2**25  # elements the tensors of one batched (co)tangent pass may hold (256 MiB in float64)
 _GOLDEN = 0x9E3779B97F4A7C15
