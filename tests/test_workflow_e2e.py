@@ -1,8 +1,8 @@
 """End to end: the real workflow on a tiny digits config in a temporary copy of the project."""
 import pytest
 
-from support.workflow_helpers import (FIGURE_RULES, TABLE_RULES, copy_project, planned_jobs, planned_rules,
-                              result_files, snakemake, write_config)
+from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, copy_project, planned_jobs,
+                                      planned_rules, result_files, snakemake, write_config)
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ def test_one_more_seed_schedules_only_the_new_models_jobs(tiny):
     assert all("/seed=1/" in o and "untrained" not in o for _, o in per_model), per_model
     assert sorted({r for r, _ in per_model}) == ["cluster", "compare", "similarity", "train"]
     assert sum(r == "train" for r, _ in per_model) == 3  # one new model per setting
-    assert {r for r, o in jobs if "/models/" not in o} <= TABLE_RULES | FIGURE_RULES | {"all"}
+    assert {r for r, o in jobs if "/models/" not in o} <= TABLE_RULES | FIGURE_RULES | SUMMARY_RULES | {"all"}
 
 
 def test_deleted_figure_is_rebuilt_by_exactly_one_job(tiny):
@@ -48,13 +48,13 @@ def test_deleted_figure_is_rebuilt_by_exactly_one_job(tiny):
 
 def test_plotting_option_reruns_only_figures(tiny):
     cfg = write_config(tiny, "dpi.yaml", plots__dpi=61)
-    assert planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"} == FIGURE_RULES
+    assert planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"} == FIGURE_RULES | {"summary_figure"}
 
 
 def test_accuracy_cutoff_reruns_only_tables_and_figures(tiny):
     cfg = write_config(tiny, "cutoff.yaml", analysis__accuracy_cutoff=0.5)
     rules = planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"}
-    assert "table_metrics" in rules and rules <= TABLE_RULES | FIGURE_RULES
+    assert "table_metrics" in rules and rules <= TABLE_RULES | FIGURE_RULES | SUMMARY_RULES
 
 
 def test_monte_carlo_steps_rerun_clustering_and_below_only(tiny):

@@ -115,7 +115,7 @@ def test_every_experiment_has_its_own_tree_and_layer_sizes(run):
 
 def test_conv_layers_sample_positions_and_use_torch_func(run):
     work, _ = run
-    with h5py.File(work / D / "conv/models/untrained/seed=0/similarity.h5") as f:
+    with h5py.File(work / D / "conv/models/l2=1e-05_l1=0_drop=0.3/seed=0/similarity.h5") as f:
         assert f.attrs["method"] == "auto"
         assert f["layer1/cov"].attrs["max_positions"] == 8
     metrics = json.loads((work / D / "conv/models/l2=1e-05_l1=0_drop=0/seed=0/metrics.json").read_text())
@@ -147,8 +147,8 @@ def test_every_q_is_eq8_in_every_experiment(run):
                     q = modularity(modularity_matrix(A[np.ix_(used, used)]), labels[used]) if used.any() else 0.0
                     assert attrs["q"] == pytest.approx(q, abs=1e-12), (clusters, layer, m)
                     checked += 1
-    # deep 3 models x 3 layers, conv 3 x 2, own 2 x 2; 8 measures each
-    assert checked == (9 + 6 + 4) * 8
+    # deep 3 models x 3 layers, conv 2 x 2, own 2 x 2; 8 measures each
+    assert checked == (9 + 4 + 4) * 8
 
 
 def test_summary_table_and_figures_across_experiments(run):
@@ -178,33 +178,53 @@ def test_editing_one_experiment_reruns_nothing_of_the_others(run, tmp_path):
     assert all(out.startswith((f"{D}/deep/", "results/summary/")) for out in outputs), outputs
 
 
+def _own_files(work: Path):
+    """The factory file and one untrained checkpoint of it in ``work``; the module."""
+    import importlib.util
+
+    import torch
+
+    (work / "own_net.py").write_text(OWN_NET)
+    (work / "own_models").mkdir()
+    spec = importlib.util.spec_from_file_location("own_net_bad", work / "own_net.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    torch.save(mod.build().state_dict(), work / "own_models" / "m.pt")
+    return mod
+
+
 @pytest.mark.parametrize("change, message", [
     ({"factory": "no_such_module:build"}, "cannot import 'no_such_module'"),
     ({"factory": "own_net.py:missing"}, "has no callable 'missing'"),
     ({"layers": ["act1", "act9"]}, "has no layer 'act9'"),
     ({"kwargs": {"width": 20}}, "does not load into the module"),
-    ({"input_shape": [1, 8, 8]}, "fails on inputs of shape"),
-    ({"files": "own_models/*.pth"}, "matches no file"),
+    ({"input_shape": [1, 8, 8]}, "fails on inputs of shape [2, 1, 8, 8]"),
+    ({"factory": None}, "checkpoints.factory is missing"),
+])
+def test_bad_own_models_are_named_with_what_to_do(tmp_path, monkeypatch, change, message):
+    from unitclust.external import check_model
+
+    _own_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    spec = {**yaml.safe_load(CONFIG.read_text())["experiments"]["own"]["checkpoints"], "kwargs": {}, **change}
+    with pytest.raises(ValueError) as err:
+        check_model("own_models/m.pt", spec, (1, 8, 8), tmp_path)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"layers": ["act1", "act9"]}, "experiment 'own', checkpoint own_models/m.pt: the model has no layer 'act9'"),
+    ({"files": "own_models/*.pth"}, "checkpoints.files 'own_models/*.pth' matches no file"),
 ])
 def test_bad_own_models_fail_before_any_job(tmp_path, change, message):
     work = copy_project(tmp_path / "bad")
-    (work / "own_net.py").write_text(OWN_NET)
-    (work / "own_models").mkdir()
-    import importlib.util
-
-    import torch
-    spec = importlib.util.spec_from_file_location("own_net_bad", work / "own_net.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    torch.save(mod.build().state_dict(), work / "own_models" / "m.pt")
+    _own_files(work)
     cfg = yaml.safe_load(CONFIG.read_text())
     cfg["experiments"] = {"own": cfg["experiments"]["own"]}
     cfg["experiments"]["own"]["checkpoints"].update(change)
     (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
     proc = snakemake(work, "-n", config=work / "bad.yaml", check=False)
-    assert proc.returncode != 0
-    assert message in proc.stderr + proc.stdout
-    assert "experiment 'own'" in proc.stderr + proc.stdout or "checkpoints" in proc.stderr + proc.stdout
+    assert proc.returncode != 0 and message in proc.stderr + proc.stdout, proc.stderr[-2000:]
     assert not (work / "results").exists()
 
 

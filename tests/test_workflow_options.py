@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from support.workflow_helpers import (FIGURE_RULES, TABLE_RULES, copy_project, planned_rules, snakemake,
+from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, copy_project, planned_rules, snakemake,
                                       write_config)
 from unitclust import io
 from unitclust.clustering.cluster import cluster_matrix
@@ -22,8 +22,7 @@ OPTIONS = dict(similarity__abs_placement="per_input", similarity__normalization=
                compare__unused="shared", compare__metrics=["element_sim", "nmi"], compare__n_perm=30,
                significance__n_null=2)
 DOWNSTREAM_OF_CLUSTERS = {"cluster", "compare", "table_modularity", "table_cluster_similarity", "scorecard",
-                          "fig3", "fig4", "figS2", "figS3", "figS4", "figS5", "table_summary", "q_by_experiment",
-                          "q_by_depth"}
+                          "fig3", "fig4", "figS2", "figS3", "figS4", "figS5"} | SUMMARY_RULES
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +48,7 @@ def test_each_option_reruns_exactly_its_stage_and_what_depends_on_it(tiny, overr
     cfg = write_config(tiny, "option.yaml", **override)
     rules = planned_rules(snakemake(tiny, "-n", config=cfg).stdout) - {"all"}
     assert rules == expected, sorted(rules ^ expected)
-    assert rules <= {"similarity"} | DOWNSTREAM_OF_CLUSTERS | TABLE_RULES | FIGURE_RULES
+    assert rules <= {"similarity"} | DOWNSTREAM_OF_CLUSTERS | TABLE_RULES | FIGURE_RULES | SUMMARY_RULES
 
 
 def test_training_is_untouched_by_analysis_options(tiny, optioned):

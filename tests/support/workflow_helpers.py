@@ -14,10 +14,10 @@ HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: test-only
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "src", "envs"]
-FIGURE_RULES = {"fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5", "training_curves", "q_by_experiment",
-                "q_by_depth"}
+FIGURE_RULES = {"fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5", "training_curves"}
 TABLE_RULES = {"table_sweeps", "table_metrics", "table_history", "table_modularity", "table_cluster_similarity",
-               "scorecard", "table_summary"}
+               "scorecard"}
+SUMMARY_RULES = {"table_summary", "summary_figure"}  # results/summary: every experiment's Q*
 
 
 def copy_project(dst: Path) -> Path:

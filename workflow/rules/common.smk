@@ -163,11 +163,11 @@ OWN_FIGURES = ["fig4", "figS2"]  # the others are drawn against regularization s
 SUMMARY_FIGURES = ["q_by_experiment", "q_by_depth"]
 
 
-def figure_outputs(name, root=R):
+def figure_outputs(name):
     return {
-        "pdf": f"{root}/figures/{name}.pdf",
-        "png": report(f"{root}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures",
-                      subcategory="{experiment}" if root == R else "all experiments", labels={"figure": name}),
+        "pdf": f"{R}/figures/{name}.pdf",
+        "png": report(f"{R}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures",
+                      subcategory="{experiment}", labels={"figure": name}),
     }
 
 

@@ -206,24 +206,24 @@ rule fig3_z:
         "../scripts/fig3_z.py"
 
 
-for _figure in SUMMARY_FIGURES:  # q_by_experiment, q_by_depth: one rule each (captions cannot take wildcards)
-
-    rule:
-        name:
-            _figure
-        input:
-            f"{SUMMARY}/tables/modularity.csv",
-        output:
-            **figure_outputs(_figure, SUMMARY),
-        params:
-            dpi=config["plots"]["dpi"],
-            figure=_figure,
-        log:
-            f"{SUMMARY}/logs/figures/{_figure}.log",
-        benchmark:
-            f"{SUMMARY}/benchmarks/figures/{_figure}.tsv"
-        localrule: True
-        conda:
-            "../../envs/plots.yaml"
-        script:
-            "../scripts/summary_figure.py"
+rule summary_figure:
+    input:
+        f"{SUMMARY}/tables/modularity.csv",
+    output:
+        pdf=f"{SUMMARY}/figures/{{figure}}.pdf",
+        png=report(f"{SUMMARY}/figures/{{figure}}.png", caption="../report/summary_figure.rst", category="Figures",
+                   subcategory="all experiments", labels={"figure": "{figure}"}),
+    params:
+        dpi=config["plots"]["dpi"],
+        figure=lambda wc: wc.figure,
+    wildcard_constraints:
+        figure="|".join(SUMMARY_FIGURES),
+    log:
+        f"{SUMMARY}/logs/figures/{{figure}}.log",
+    benchmark:
+        f"{SUMMARY}/benchmarks/figures/{{figure}}.tsv"
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/summary_figure.py"
