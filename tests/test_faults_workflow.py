@@ -25,6 +25,7 @@ import pytest
 from support.workflow_helpers import (
     FIGURE_RULES,
     TABLE_RULES,
+    TINY_RESULTS,
     check_opens,
     copy_run,
     finished_run,
@@ -40,7 +41,7 @@ from support.workflow_helpers import (
 )
 
 pytestmark = pytest.mark.e2e
-R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
+R = TINY_RESULTS
 RUN = {"seeds": 1, "untrained_seeds": 1}  # the shared finished run: 3 trained models + 1 untrained
 MODEL = r"models/[^/]+/seed=\d+"
 

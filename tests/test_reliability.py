@@ -13,6 +13,7 @@ import pytest
 import torch
 from support.workflow_helpers import (
     ROOT,
+    TINY_RESULTS,
     copy_project,
     finished_run,
     result_files,
@@ -23,7 +24,7 @@ from support.workflow_helpers import (
 from unitclust import io
 
 pytestmark = pytest.mark.e2e
-R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
+R = TINY_RESULTS
 
 
 @pytest.mark.parametrize("override,key", [

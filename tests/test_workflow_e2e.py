@@ -1,13 +1,13 @@
 """End to end: the real workflow on a tiny digits config in a temporary copy of the project."""
 import pytest
 
-from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, copy_project, planned_jobs,
+from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, TINY_RESULTS, copy_project, planned_jobs,
                                       planned_rules, result_files, snakemake, write_config)
 
 pytestmark = pytest.mark.e2e
 
 PER_MODEL = ["model.pt", "metrics.json", "similarity.h5", "clusters.h5", "cluster_similarity.h5"]
-R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
+R = TINY_RESULTS
 
 
 def test_every_model_has_every_output(tiny):

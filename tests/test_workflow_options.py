@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, copy_project, planned_rules, snakemake,
-                                      write_config)
+from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, TINY_RESULTS, copy_project,
+                                      planned_rules, snakemake, write_config)
 from unitclust import io
 from unitclust.clustering.cluster import cluster_matrix
 from unitclust.clustering.objective import adjacency, modularity, modularity_matrix
@@ -17,7 +17,7 @@ from unitclust.measures import BASE_MEASURES, MEASURES
 from unitclust.seeds import stable_seed
 
 pytestmark = pytest.mark.e2e
-R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
+R = TINY_RESULTS
 OPTIONS = dict(similarity__abs_placement="per_input", similarity__normalization="sqrt", clustering__restarts=3,
                compare__unused="shared", compare__metrics=["element_sim", "nmi"], compare__n_perm=30,
                significance__n_null=2)

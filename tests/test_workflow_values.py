@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from support.workflow_helpers import TINY_RESULTS
 from unitclust.clustering.objective import adjacency, modularity, modularity_matrix
 from unitclust.measures import MEASURES
 
 pytestmark = pytest.mark.e2e
-R = "results/digits/mlp_16-12"  # the tiny config's one experiment, named after its architecture
+R = TINY_RESULTS
 # Trained 16-12 nets on digits reach 0.76-0.85 test accuracy in the tiny config's 40 epochs;
 # chance is 0.10.  0.6 is far above chance and below every setting's accuracy.
 ACCURACY_FLOOR = 0.6

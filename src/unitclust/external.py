@@ -123,10 +123,15 @@ def layer_widths(model: nn.Module, layers, x: torch.Tensor) -> list[int]:
     return [widths[name] for name in layers]
 
 
+def wrapped_names(layers) -> list[str]:
+    """The names of the user's ``layers`` inside :class:`InputShaped` (which holds their module as ``module``)."""
+    return [f"module.{name}" for name in layers]
+
+
 def wrapped(module: nn.Module, spec: dict, image_shape) -> tuple[InputShaped, list[str], tuple[int, ...]]:
     """The module fed flat inputs, the analysed layers' names in it, and the input shape used."""
     shape = tuple(spec.get("input_shape") or image_shape)
-    return InputShaped(module, shape), [f"module.{name}" for name in spec["layers"]], shape
+    return InputShaped(module, shape), wrapped_names(spec["layers"]), shape
 
 
 def check_model(path, spec: dict, image_shape, workdir: str | Path = ".", where: str = "") -> nn.Module:

@@ -131,7 +131,9 @@ def analysed_layers(model, ckpt: dict) -> tuple[list[str], list[str]]:
     """(module names in ``model``, names to record) of the hidden layers the similarity job analyses."""
     h = ckpt["hparams"]
     if h.get("type") == "external":
-        return [f"module.{name}" for name in h["layers"]], list(h["layers"])
+        from .external import wrapped_names
+
+        return wrapped_names(h["layers"]), list(h["layers"])
     return list(model.hidden_layers), list(model.hidden_layers)
 
 

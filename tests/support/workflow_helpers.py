@@ -12,6 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: test-only hooks for every job
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+TINY_RESULTS = "results/digits/mlp_16-12"  # tiny.yaml's one experiment, named after its architecture
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "src", "envs"]
 FIGURE_RULES = {"fig3", "fig4", "figS1", "figS2", "figS3", "figS4", "figS5", "training_curves"}
