@@ -83,15 +83,16 @@ def main():
     stages = stage_table(args.results, args.seeds, args.untrained_seeds)
     if not stages:
         raise SystemExit(f"no Snakemake benchmark files under {args.results}/**/benchmarks/")
-    total = sum(r["s"] for recs in stages.values() for r in recs)
+    secs = {name: [r["s"] for r in recs] for name, recs in stages.items()}
+    total = sum(map(sum, secs.values()))
     print(f"{'stage':<18} {'jobs':>5} {'job-s':>8} {'share':>6} {'median s':>9} {'max s':>8} {'peak MiB':>9}")
-    for name, recs in sorted(stages.items(), key=lambda kv: -sum(r["s"] for r in kv[1])):
-        secs = [r["s"] for r in recs]
-        print(f"{name:<18} {len(recs):5d} {sum(secs):8.0f} {sum(secs) / total:6.1%} {statistics.median(secs):9.2f} "
-              f"{max(secs):8.1f} {max(r['rss'] for r in recs):9.0f}")
+    for name in sorted(secs, key=lambda n: -sum(secs[n])):
+        s = secs[name]
+        print(f"{name:<18} {len(s):5d} {sum(s):8.0f} {sum(s) / total:6.1%} {statistics.median(s):9.2f} "
+              f"{max(s):8.1f} {max(r['rss'] for r in stages[name]):9.0f}")
     n_jobs = sum(map(len, stages.values()))
     print(f"{'all':<18} {n_jobs:5d} {total:8.0f}; / {args.cores} cores = {total / args.cores / 60:.1f} min")
-    analysis = [statistics.median(r["s"] for r in stages[s]) for s in ("similarity", "cluster", "compare") if s in stages]
+    analysis = [statistics.median(secs[n]) for n in ("similarity", "cluster", "compare") if n in secs]
     if len(analysis) == 3:
         print(f"analysis jobs per model (median similarity + cluster + compare): {sum(analysis):.2f} s")
     ep = epochs(args.results, args.seeds)
