@@ -82,8 +82,10 @@ def test_known_rises_are_measured_exactly_and_supported():
     assert sc.loc["dropout_layer1", "value"] == pytest.approx(0.1)
     assert sc.loc["l2_raises_q", "value"] == pytest.approx(0.05)
     assert sc.loc["dropout_strongest", "value"] == pytest.approx(0.25)
+    assert sc.loc["l1_weak", "value"] == pytest.approx(0.15)
+    assert sc.loc["l1_like_l2", "value"] == pytest.approx(0.1)
     for name in ("dropout_raises_q", "dropout_upstream", "dropout_layer1", "l2_raises_q", "dropout_strongest",
-                 "l1_weaker_than_dropout"):
+                 "l1_weak", "l1_like_l2"):
         row = sc.loc[name]
         assert row["ci_low"] == pytest.approx(row["value"]) == pytest.approx(row["ci_high"])  # no seed variation
         assert row["verdict"] == "yes", name
@@ -108,7 +110,8 @@ def test_seed_noise_around_zero_is_inconclusive():
 def test_missing_sweep_gives_not_applicable():
     sc = run(q_of=lambda *a: 0.2, sweeps={"l2": SWEEPS["l2"], "dropout": SWEEPS["dropout"]})
     assert sc.loc["dropout_strongest", "verdict"] == "not applicable"
-    assert sc.loc["l1_weaker_than_dropout", "verdict"] == "not applicable"
+    assert sc.loc["l1_weak", "verdict"] == "not applicable"
+    assert sc.loc["l1_like_l2", "verdict"] == "not applicable"
     assert sc.loc["dropout_raises_q", "verdict"] != "not applicable"
 
 
@@ -126,9 +129,10 @@ def test_cluster_similarity_findings_and_excluded_fraction():
     assert sc.loc["normalization_matters_little", "value"] == pytest.approx(0.2)
     assert sc.loc["upstream_agreement_from_training", "value"] == pytest.approx((2 * 0.9 + 4 * 0.7) / 6
                                                                                 - (2 * 0.9 + 4 * 0.3) / 6)
-    assert sc.loc["training_attenuates_split", "verdict"] == "no"  # trained split is larger here
+    assert sc.loc["training_attenuates_split", "verdict"] == "no"  # cross-family agreement unchanged
     assert sc.loc["models_below_cutoff", "value"] == pytest.approx(6 / 54)
-    assert sc.loc["two_to_six_clusters", "value"] == pytest.approx(1.0)
+    assert sc.loc["rarely_over_six_clusters", "value"] == pytest.approx(0.0)
+    assert sc.loc["rarely_over_six_clusters", "previous_value"] == pytest.approx(1.0)  # the old 2-6 fraction
 
 
 def test_bootstrap_is_seeded():
@@ -142,3 +146,103 @@ def test_a_sweep_without_valid_models_is_not_applicable_not_an_error():
     sc = run(q_of=lambda sweep, pos, seed, layer, m: 0.1 + 0.1 * pos, invalid=invalid)
     assert sc.loc["dropout_raises_q", "verdict"] == "not applicable"
     assert sc.loc["l2_raises_q", "verdict"] == "yes"
+
+
+# --- each redefined finding answers its own sentence (docs/science.md §7, 2026-12-04) ---
+
+def agreement(up_t, up_u, down_t, down_u, cross_t, cross_u):
+    """sim_of for synthetic tables: every within-upstream pair has similarity up_t (trained) / up_u
+    (untrained), likewise within-downstream and cross-family pairs."""
+    def sim(trained, a, b, seed):
+        if FAMILY[a] != FAMILY[b]:
+            return cross_t if trained else cross_u
+        if FAMILY[a] == "upstream":
+            return up_t if trained else up_u
+        return down_t if trained else down_u
+    return sim
+
+
+def agreement_card(**kw):
+    return run(q_of=lambda *a: 0.2, sim_of=agreement(**kw))
+
+
+def test_attenuation_is_the_cross_family_rise_not_the_upstream_emergence():
+    """Upstream agreement rises strongly with training and cross-family agreement slightly: the
+    split is attenuated slightly (yes), although the old pooled quantity said the split grew."""
+    sc = agreement_card(up_t=0.8, up_u=0.3, down_t=0.7, down_u=0.7, cross_t=0.25, cross_u=0.2)
+    row = sc.loc["training_attenuates_split"]
+    assert row["value"] == pytest.approx(0.05) and row["verdict"] == "yes"
+    assert row["previous_value"] == pytest.approx((0.75 - 0.25) - (0.5 - 0.2))  # > 0: the old "no"
+    assert sc.loc["upstream_agreement_from_training", "verdict"] == "yes"
+
+
+@pytest.mark.parametrize("cross_t,expected", [(0.15, "no"), (0.2, "no"), (0.9, "no"), (0.3, "yes")])
+def test_attenuation_needs_a_cross_rise_smaller_than_the_upstream_rise(cross_t, expected):
+    sc = agreement_card(up_t=0.8, up_u=0.3, down_t=0.7, down_u=0.7, cross_t=cross_t, cross_u=0.2)
+    assert sc.loc["training_attenuates_split", "verdict"] == expected
+
+
+@pytest.mark.parametrize("up_t", [0.3, 0.5, 0.9])
+def test_untrained_downstream_structure_ignores_the_upstream_family(up_t):
+    """The untrained downstream contrast (0.6 - 0.2) is all of the trained one: yes, whatever the
+    upstream measures do; the value does not depend on them."""
+    sc = agreement_card(up_t=up_t, up_u=0.3, down_t=0.6, down_u=0.6, cross_t=0.2, cross_u=0.2)
+    assert sc.loc["downstream_structure_untrained", "value"] == pytest.approx(0.4 - 0.2)
+    assert sc.loc["downstream_structure_untrained", "verdict"] == "yes"
+
+
+def test_downstream_structure_absent_before_training_says_no_even_if_upstream_emerges():
+    sc = agreement_card(up_t=0.9, up_u=0.2, down_t=0.7, down_u=0.2, cross_t=0.2, cross_u=0.2)
+    assert sc.loc["downstream_structure_untrained", "value"] == pytest.approx(0.0 - 0.25)
+    assert sc.loc["downstream_structure_untrained", "verdict"] == "no"
+    assert sc.loc["downstream_structure_untrained", "previous_value"] == pytest.approx(0.7 - 0.5)  # old: "yes"
+
+
+def test_agreement_within_both_families_is_required():
+    """Upstream measures agree, downstream ones no more than across families: the pooled mean
+    (old quantity) says yes, the sentence ("within both") does not hold."""
+    sc = agreement_card(up_t=0.9, up_u=0.9, down_t=0.2, down_u=0.2, cross_t=0.2, cross_u=0.2)
+    row = sc.loc["families_agree_within"]
+    assert row["value"] == pytest.approx(0.0) and row["verdict"] != "yes"
+    assert row["previous_value"] == pytest.approx(0.35)
+
+
+def rises(d, l2, l1):
+    """q_of with given rises across the dropout, L2 and L1 sweeps (the same in every layer and measure)."""
+    return lambda sweep, pos, seed, layer, m: 0.1 + {"dropout": d, "l2": l2, "l1": l1}[sweep] * pos + 0.01 * seed
+
+
+@pytest.mark.parametrize("d,l2,l1,weak,like", [
+    (0.3, 0.05, 0.0, "yes", "yes"),     # L1 flat, L2 small: weak and like L2
+    (0.3, 0.1, 0.2, "no", "yes"),       # L1 below dropout (dropout still strongest) but not weak
+    (0.3, 0.25, 0.02, "yes", "no"),     # L1 weak, L2 strong: not like L2
+    (0.3, -0.1, 0.1, "yes", "no"),      # L1 and L2 of opposite signs
+])
+def test_l1_findings_compare_l1_with_dropout_and_with_l2(d, l2, l1, weak, like):
+    sc = run(q_of=rises(d, l2, l1))
+    assert sc.loc["l1_weak", "verdict"] == weak
+    assert sc.loc["l1_like_l2", "verdict"] == like
+    assert sc.loc["dropout_strongest", "verdict"] == "yes"
+
+
+def test_dropout_strongest_is_about_the_size_of_the_effect():
+    """L2 lowers Q* by more than dropout raises it: dropout is not the strongest (old quantity: yes)."""
+    sc = run(q_of=rises(0.2, -0.3, 0.0))
+    assert sc.loc["dropout_strongest", "verdict"] == "no"
+    assert sc.loc["dropout_strongest", "previous_value"] == pytest.approx(0.2)
+    assert sc.loc["dropout_raises_q", "verdict"] == "yes"
+
+
+@pytest.mark.parametrize("count,over,under", [(3.0, "yes", "yes"), (8.0, "no", "yes"), (1.5, "yes", "no")])
+def test_cluster_count_tails_are_separate_findings(count, over, under):
+    sc = run(q_of=lambda *a: 0.2, clusters_of=lambda *a: count)
+    assert sc.loc["rarely_over_six_clusters", "verdict"] == over
+    assert sc.loc["rarely_under_two_clusters", "verdict"] == under
+
+
+def test_rarely_means_fewer_than_one_in_ten():
+    """Layer 2 of every model has 7 clusters: half the (model, layer, measure) triples exceed 6."""
+    sc = run(q_of=lambda *a: 0.2, clusters_of=lambda sweep, pos, seed, layer, m: 7.0 if layer == 2 else 3.0)
+    assert sc.loc["rarely_over_six_clusters", "value"] == pytest.approx(0.5)
+    assert sc.loc["rarely_over_six_clusters", "verdict"] == "no"
+    assert sc.loc["rarely_over_six_clusters", "previous_value"] == pytest.approx(0.5)  # old claim > 0.5: "no" too

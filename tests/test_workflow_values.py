@@ -9,6 +9,7 @@ import pytest
 from support.workflow_helpers import TINY_RESULTS
 from unitclust.clustering.objective import adjacency, modularity, modularity_matrix
 from unitclust.measures import MEASURES
+from unitclust.scorecard import FINDINGS
 
 pytestmark = pytest.mark.e2e
 R = TINY_RESULTS
@@ -95,7 +96,7 @@ def test_tables_agree_with_the_model_files(tiny):
                 for meas in MEASURES:
                     assert rows.loc[(layer, meas), "q"] == pytest.approx(f[f"layer{layer}"][meas].attrs["q"])
     findings = pd.read_csv(tiny / R / "tables/findings.csv")
-    assert set(findings["verdict"]) <= {"yes", "no", "inconclusive", "not applicable"} and len(findings) == 15
+    assert set(findings["verdict"]) <= {"yes", "no", "inconclusive", "not applicable"} and len(findings) == len(FINDINGS)
     assert findings.set_index("finding").loc["models_below_cutoff", "value"] == 0.0
 
 

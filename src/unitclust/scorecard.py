@@ -22,7 +22,7 @@ import pandas as pd
 from .measures import FAMILY, MEASURES
 
 SCORECARD_COLUMNS = ["finding", "section", "paper", "quantity", "claim", "value", "ci_low", "ci_high",
-                     "n_seeds", "verdict"]
+                     "n_seeds", "verdict", "previous_quantity", "previous_value"]
 UPSTREAM = [m for m in MEASURES if FAMILY[m] == "upstream"]
 DOWNSTREAM = [m for m in MEASURES if FAMILY[m] == "downstream"]
 PAPER_EXCLUDED_FRACTION = 21 / 270
@@ -32,7 +32,8 @@ PAPER_EXCLUDED_FRACTION = 21 / 270
 class Finding:
     """One row of the scorecard: ``components`` name per-seed series (see :func:`components`),
     ``combine`` maps their seed means to the quantity, ``claim`` is ``(">", b)``, ``("<", b)``
-    or ``("within", (lo, hi))``."""
+    or ``("within", (lo, hi))``.  ``previous_*`` describe a definition this one replaced; its value
+    is reported (``previous_value``), never used for the verdict."""
 
     name: str
     section: str
@@ -41,6 +42,9 @@ class Finding:
     components: tuple[str, ...]
     combine: Callable[..., float]
     claim: tuple
+    previous_quantity: str = ""  # a replaced definition (docs/science.md §7), reported beside the new one
+    previous_combine: Callable[..., float] | None = None
+    previous_components: tuple[str, ...] = ()  # empty: the same components as the new quantity
 
 
 def _diff(a, b):
@@ -52,14 +56,20 @@ FINDINGS = (
             "rise of Q* (mean over layers and measures) across the dropout sweep",
             ("rise:dropout:all:all",), lambda a: a, (">", 0.0)),
     Finding("dropout_strongest", "4.2, Fig. 3", "Dropout has the greatest effect on Q* of the three regularizers.",
-            "rise of Q* across the dropout sweep minus the larger of the L2 and L1 rises",
-            ("rise:dropout:all:all", "rise:l2:all:all", "rise:l1:all:all"), lambda d, a, b: d - max(a, b),
-            (">", 0.0)),
+            "|rise of Q* across the dropout sweep| minus the larger of |L2 rise| and |L1 rise|",
+            ("rise:dropout:all:all", "rise:l2:all:all", "rise:l1:all:all"),
+            lambda d, a, b: abs(d) - max(abs(a), abs(b)), (">", 0.0),
+            "rise across dropout minus the larger of the L2 and L1 rises", lambda d, a, b: d - max(a, b)),
     Finding("l2_raises_q", "4.2, Fig. 3", "L2 regularization increases Q*.",
             "rise of Q* across the L2 sweep", ("rise:l2:all:all",), lambda a: a, (">", 0.0)),
-    Finding("l1_weaker_than_dropout", "4.2, Fig. 3", "L1 regularization has a surprisingly weak effect on Q*.",
-            "rise of Q* across the dropout sweep minus |rise across the L1 sweep|",
-            ("rise:dropout:all:all", "rise:l1:all:all"), lambda d, a: d - abs(a), (">", 0.0)),
+    Finding("l1_weak", "4.2, Fig. 3", "L1 regularization has a surprisingly weak effect on Q*.",
+            "half of |rise across the dropout sweep| minus |rise across the L1 sweep|",
+            ("rise:dropout:all:all", "rise:l1:all:all"), lambda d, a: 0.5 * abs(d) - abs(a), (">", 0.0),
+            "rise across dropout minus |rise across L1| (l1_weaker_than_dropout)", lambda d, a: d - abs(a)),
+    Finding("l1_like_l2", "4.2, Fig. 3", "L1 results are similar to the L2 results.",
+            "half of |rise across the dropout sweep| minus |L1 rise - L2 rise|",
+            ("rise:dropout:all:all", "rise:l1:all:all", "rise:l2:all:all"),
+            lambda d, a, b: 0.5 * abs(d) - abs(a - b), (">", 0.0)),
     Finding("dropout_upstream", "4.2, Fig. 3", "The dropout effect is especially apparent in the upstream measures.",
             "rise of Q* across the dropout sweep, upstream measures minus downstream measures",
             ("rise:dropout:all:upstream", "rise:dropout:all:downstream"), _diff, (">", 0.0)),
@@ -69,16 +79,22 @@ FINDINGS = (
     Finding("dropout_few_more_clusters", "4.2, Fig. S4", "Dropout changes the number of clusters only a little.",
             "rise of the number of clusters (eq. 10) across the dropout sweep",
             ("clusters_rise:dropout",), lambda a: a, ("within", (-1.0, 1.0))),
-    Finding("two_to_six_clusters", "3.2, Fig. S4", "Layers of 64 units usually have 2-6 clusters.",
-            "fraction of (valid trained model, layer, measure) with 2 <= number of clusters <= 6",
-            ("frac_2_6",), lambda a: a, (">", 0.5)),
+    Finding("rarely_over_six_clusters", "3.2, Fig. S4", "P* rarely uses more than 6 clusters for layers of 64 units.",
+            "fraction of (valid trained model, layer, measure) with more than 6 clusters",
+            ("frac_over_6",), lambda a: a, ("<", 0.1),
+            "fraction with 2 <= clusters <= 6 (two_to_six_clusters, claim > 0.5)", lambda a: a, ("frac_2_6",)),
+    Finding("rarely_under_two_clusters", "Fig. S4", "Consistently on the order of 2-6 clusters (the lower end).",
+            "fraction of (valid trained model, layer, measure) with fewer than 2 clusters",
+            ("frac_under_2",), lambda a: a, ("<", 0.1)),
     Finding("training_keeps_cluster_count", "Fig. S4", "Training has little impact on the number of clusters.",
             "mean number of clusters, valid trained minus untrained models",
             ("n_clusters", "u:n_clusters"), _diff, ("within", (-1.0, 1.0))),
     Finding("families_agree_within", "4.3, Fig. 4a",
-            "Clusterings agree within the upstream and within the downstream measures, little across.",
-            "mean cluster similarity of within-family pairs minus cross-family pairs (trained)",
-            ("sim:within", "sim:cross"), _diff, (">", 0.0)),
+            "Clusterings agree within both the upstream and the downstream measures, little across.",
+            "smaller of the within-upstream and within-downstream similarities minus the cross-family similarity "
+            "(trained)",
+            ("sim:within_up", "sim:within_down", "sim:cross"), lambda up, down, c: min(up, down) - c, (">", 0.0),
+            "pooled within-family minus cross-family similarity", _diff, ("sim:within", "sim:cross")),
     Finding("normalization_matters_little", "4.3, Fig. 4a", "Whether a measure is normalized matters little.",
             "mean similarity of a measure with its normalized variant minus other within-family pairs",
             ("sim:norm_pair", "sim:within_other"), _diff, (">", 0.0)),
@@ -88,14 +104,20 @@ FINDINGS = (
             ("sim:within_up", "u:sim:within_up"), _diff, (">", 0.0)),
     Finding("downstream_structure_untrained", "4.3, Fig. 4b",
             "Much of the downstream structure is already present in untrained networks.",
-            "trained-minus-untrained change of within-upstream similarity minus |that of within-downstream|",
-            ("sim:within_up", "u:sim:within_up", "sim:within_down", "u:sim:within_down"),
-            lambda tu, uu, td, ud: (tu - uu) - abs(td - ud), (">", 0.0)),
+            "untrained (within-downstream - cross) minus half the trained (within-downstream - cross)",
+            ("u:sim:within_down", "u:sim:cross", "sim:within_down", "sim:cross"),
+            lambda ud, uc, td, tc: (ud - uc) - 0.5 * (td - tc), (">", 0.0),
+            "trained-minus-untrained change of within-upstream minus |that of within-downstream|",
+            lambda tu, uu, td, ud: (tu - uu) - abs(td - ud),
+            ("sim:within_up", "u:sim:within_up", "sim:within_down", "u:sim:within_down")),
     Finding("training_attenuates_split", "4.3, Fig. 4b",
             "Training slightly attenuates the upstream-vs-downstream distinction.",
-            "(within - cross family similarity), trained minus untrained",
-            ("sim:within", "sim:cross", "u:sim:within", "u:sim:cross"),
-            lambda tw, tc, uw, uc: (tw - tc) - (uw - uc), ("<", 0.0)),
+            "smaller of: the trained-minus-untrained change of cross-family similarity, and the change of "
+            "within-upstream similarity minus that of cross-family",
+            ("sim:cross", "u:sim:cross", "sim:within_up", "u:sim:within_up"),
+            lambda tc, uc, tu, uu: min(tc - uc, (tu - uu) - (tc - uc)), (">", 0.0),
+            "(within - cross family similarity), trained minus untrained (claim < 0)",
+            lambda tw, tc, uw, uc: (tw - tc) - (uw - uc), ("sim:within", "sim:cross", "u:sim:within", "u:sim:cross")),
     Finding("models_below_cutoff", "4.1", "21 of 270 trained models (7.8 %) fall below 80 % test accuracy.",
             "fraction of trained models excluded (below the accuracy cutoff or diverged)",
             ("excluded",), lambda a: a, ("within", (PAPER_EXCLUDED_FRACTION - 0.05, PAPER_EXCLUDED_FRACTION + 0.05))),
@@ -149,8 +171,9 @@ def components(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metri
                 out_t[f"rise:{sweep}:{layer}:{family}"] = _per_seed_rise(y)
         y = d.groupby(["seed", "setting", "pos"])["n_clusters"].mean().rename("y").reset_index()
         out_t[f"clusters_rise:{sweep}"] = _per_seed_rise(y)
-    in_range = trained["n_clusters"].between(2, 6)
-    out_t["frac_2_6"] = in_range.groupby(trained["seed"]).mean()
+    n = trained["n_clusters"]
+    for name, mask in (("frac_2_6", n.between(2, 6)), ("frac_over_6", n > 6), ("frac_under_2", n < 2)):
+        out_t[name] = mask.groupby(trained["seed"]).mean()
     out_t["n_clusters"] = trained.groupby("seed")["n_clusters"].mean()
     out_u = {"n_clusters": untrained.groupby("seed")["n_clusters"].mean()}
     sim_t, sim_u = _similarity_components(cluster_similarity)
@@ -180,11 +203,15 @@ def _similarity_components(cs: pd.DataFrame) -> tuple[dict, dict]:
     return out_t, out_u
 
 
-def _value(finding: Finding, means_t: dict, means_u: dict) -> float:
-    """The finding's quantity from the seed means of its components (NaN if one is missing)."""
-    values = [means_u.get(n[2:], np.nan) if n.startswith("u:") else means_t.get(n, np.nan)
-              for n in finding.components]
-    return float(finding.combine(*values)) if np.all(np.isfinite(values)) else np.nan
+def _value(finding: Finding, means_t: dict, means_u: dict, previous: bool = False) -> float:
+    """The finding's quantity (or its ``previous`` definition) from the seed means of its
+    components (NaN if one is missing)."""
+    combine = finding.previous_combine if previous else finding.combine
+    if combine is None:
+        return np.nan
+    names = (finding.previous_components or finding.components) if previous else finding.components
+    values = [means_u.get(n[2:], np.nan) if n.startswith("u:") else means_t.get(n, np.nan) for n in names]
+    return float(combine(*values)) if np.all(np.isfinite(values)) else np.nan
 
 
 def _seed_means(table: pd.DataFrame, rows=None) -> dict:
@@ -236,5 +263,6 @@ def scorecard(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metric
         low, high = (np.percentile(ok, [2.5, 97.5]) if np.isfinite(value) and len(ok) else (np.nan, np.nan))
         rows.append({"finding": f.name, "section": f.section, "paper": f.paper, "quantity": f.quantity,
                      "claim": _claim_text(f.claim), "value": value, "ci_low": float(low), "ci_high": float(high),
-                     "n_seeds": len(trained), "verdict": verdict(f.claim, low, high)})
+                     "n_seeds": len(trained), "verdict": verdict(f.claim, low, high),
+                     "previous_quantity": f.previous_quantity, "previous_value": _value(f, full_t, full_u, True)})
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
