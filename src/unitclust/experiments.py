@@ -32,6 +32,12 @@ class Experiment:
     settings: dict[str, Setting] = field(default_factory=dict)
     sweep_rows: list[dict] = field(default_factory=list)
     checkpoints: dict[str, str] = field(default_factory=dict)  # model id -> the user's file
+    variant_of: str | None = None  # the base experiment of an analysis variant (unitclust.variants)
+    owners: dict[str, str] = field(default_factory=dict)  # stage -> experiment whose tree holds its files
+
+    def owner(self, stage: str) -> str:
+        """The experiment whose results tree holds this experiment's per-model files of ``stage``."""
+        return self.owners.get(stage, self.name)
 
     @property
     def dataset(self) -> str:

@@ -266,3 +266,25 @@ def scorecard(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metric
                      "n_seeds": len(trained), "verdict": verdict(f.claim, low, high),
                      "previous_quantity": f.previous_quantity, "previous_value": _value(f, full_t, full_u, True)})
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+
+
+def robustness(cards: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The scorecards of several analysis variants side by side (label -> findings table, the
+    first being the reference): one row per finding with ``value``, ``ci_low``, ``ci_high``,
+    ``verdict`` and ``n_seeds`` of each variant as ``<column>:<label>``, and ``verdict_changes``
+    (the variants' verdicts are not all equal)."""
+    if not cards:
+        raise ValueError("robustness needs at least one scorecard")
+    labels = list(cards)
+    first = cards[labels[0]].set_index("finding")
+    out = first[["section", "paper", "quantity", "claim"]].copy()
+    for label in labels:
+        card = cards[label].set_index("finding")
+        if list(card.index) != list(first.index):
+            raise ValueError(f"the scorecard of '{label}' lists other findings than that of '{labels[0]}' "
+                             f"({sorted(set(card.index) ^ set(first.index))}); rerun both with this version")
+        for col in ("value", "ci_low", "ci_high", "verdict", "n_seeds"):
+            out[f"{col}:{label}"] = card[col]
+    verdicts = out[[f"verdict:{label}" for label in labels]]
+    out["verdict_changes"] = verdicts.nunique(axis=1) > 1
+    return out.reset_index()

@@ -351,6 +351,21 @@ def scorecard_from_files(modularity_path, cluster_similarity_path, metrics_path,
     return df
 
 
+def robustness_from_files(findings_paths, labels, out_path):
+    """robustness.csv: the findings tables of several analysis variants side by side."""
+    from .scorecard import robustness
+
+    if len(findings_paths) != len(labels):
+        raise ValueError(f"{len(findings_paths)} findings tables for {len(labels)} labels {labels}")
+    cards = {label: io.read_tables(findings=path)["findings"] for label, path in zip(labels, findings_paths)}
+    df = robustness(cards)
+    io.write_csv(df, out_path)
+    for r in df.to_dict("records"):
+        verdicts = " | ".join(f"{label}: {r[f'verdict:{label}']}" for label in labels)
+        print(f"{r['finding']:34s} {verdicts}{'   (verdict changes)' if r['verdict_changes'] else ''}")
+    return df
+
+
 # ------------------------------------------------------------------ figures
 def example_matrices(sim_paths, cluster_paths, titles, *, measure: str, layer: int = 1) -> list[dict]:
     """Fig. 3's example row: normalized adjacency A~ (eq. 7) of one layer, units sorted by cluster."""

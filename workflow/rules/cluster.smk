@@ -1,22 +1,22 @@
 rule cluster:
     input:
-        similarity=f"{R}/models/{{model}}/similarity.h5",
+        similarity=model_file("similarity.h5"),
         # the shuffled-weight nulls (significance.n_null > 0) are measured from the model itself
-        model=f"{R}/models/{{model}}/model.pt" if N_NULL else [],
+        model=model_file("model.pt") if N_NULL else [],
         data=data_file if N_NULL else [],
     output:
         f"{R}/models/{{model}}/clusters.h5",
     params:
         model_id=lambda wc: wc.model,
-        method=config["clustering"]["method"],
-        mc_steps=config["clustering"]["mc_steps"],
-        target_entropy=config["clustering"]["target_entropy"],
-        restarts=config["clustering"]["restarts"],
-        seed=config["clustering"]["seed"],
-        mc_only_fraction=config["clustering"]["mc_only_fraction"],
-        mc_only_steps=config["clustering"]["mc_only_steps"],
+        method=econf("clustering", "method"),
+        mc_steps=econf("clustering", "mc_steps"),
+        target_entropy=econf("clustering", "target_entropy"),
+        restarts=econf("clustering", "restarts"),
+        seed=econf("clustering", "seed"),
+        mc_only_fraction=econf("clustering", "mc_only_fraction"),
+        mc_only_steps=econf("clustering", "mc_only_steps"),
         n_null=N_NULL,
-        null_similarity=NULL_SIMILARITY,
+        null_similarity=null_similarity,
         version=STAGE_VERSION["cluster"],
     log:
         f"{R}/logs/cluster/{{model}}.log",
@@ -31,17 +31,17 @@ rule cluster:
 
 rule compare:
     input:
-        f"{R}/models/{{model}}/clusters.h5",
+        model_file("clusters.h5"),
     output:
         f"{R}/models/{{model}}/cluster_similarity.h5",
     params:
         model_id=lambda wc: wc.model,
-        unused=config["compare"]["unused"],
-        alpha=config["compare"]["alpha"],
-        r=config["compare"]["r"],
-        metrics=config["compare"]["metrics"],
-        n_perm=config["compare"]["n_perm"],
-        seed=config["compare"]["seed"],
+        unused=econf("compare", "unused"),
+        alpha=econf("compare", "alpha"),
+        r=econf("compare", "r"),
+        metrics=econf("compare", "metrics"),
+        n_perm=econf("compare", "n_perm"),
+        seed=econf("compare", "seed"),
         version=STAGE_VERSION["compare"],
     log:
         f"{R}/logs/compare/{{model}}.log",

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package from this checkout (see README)
 from unitclust.config import describe_config_error
 from unitclust.experiments import architecture, conditional_defaults, datasets_of, resolve
+from unitclust.variants import add_variants, file_stage, variants_of
 
 
 # A --configfile replaces config.yaml; unset keys take the schema's defaults (the paper's values).
@@ -32,13 +33,25 @@ def _validated(cfg, experiment=None):
     return cfg
 
 
+def _validated_variant(cfg, variant):
+    """Validate one analysis variant's merged config (robustness.variants.<variant>)."""
+    problem = describe_config_error(cfg, _SCHEMA_DICT)
+    if problem:
+        raise WorkflowError(problem.replace("Invalid configuration at '",
+                                            f"Invalid configuration of variant '{variant}' (robustness.variants.{variant}) at '", 1))
+    return cfg
+
+
 conditional_defaults(config)
 _validated(config)
 try:
     EXPERIMENTS = resolve(config, _validated)
     DATASETS = datasets_of(EXPERIMENTS)
+    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], _validated_variant)
 except ValueError as _exc:
     raise WorkflowError(f"Invalid configuration: {_exc}")
+# the experiments of the config itself (not analysis variants): summary tables and figures
+BASES = {name: e for name, e in EXPERIMENTS.items() if e.variant_of is None}
 OWN = {name for name, e in EXPERIMENTS.items() if e.own}
 if OWN:  # the user's models are loaded and checked now, before any job runs
     from unitclust.external import check_experiment
@@ -62,7 +75,7 @@ STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare"
 
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
-    experiment=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    experiment=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+[A-Za-z0-9][A-Za-z0-9_.-]*)?",
     setting=r"l2=[^/_]+_l1=[^/_]+_drop=[^/_]+",
     seed=r"\d+",
     name=r"[A-Za-z0-9_.-]+",
@@ -118,14 +131,25 @@ def checkpoint_params(wildcards):
             "input_shape": c.get("input_shape"), "format": c["format"]}
 
 
+def model_path(e, model, name):
+    """File ``name`` of model ``model`` of experiment ``e`` (a variant reads the files of every
+    stage it shares from its base experiment's tree)."""
+    return f"results/{e.dataset}/{e.owner(file_stage(name, model))}/models/{model}/{name}"
+
+
 def model_files(name, which="models"):
     """Input function: file ``name`` of every model (``which``: models | trained_models) of the job's experiment."""
 
     def get(wildcards):
-        base = f"results/{wildcards.dataset}/{wildcards.experiment}/models"
-        return [f"{base}/{m}/{name}" for m in getattr(exp(wildcards), which)]
+        e = exp(wildcards)
+        return [model_path(e, m, name) for m in getattr(e, which)]
 
     return get
+
+
+def model_file(name):
+    """Input function of a per-model job: file ``name`` of the job's model."""
+    return lambda wildcards: model_path(exp(wildcards), wildcards.model, name)
 
 
 def experiment_root(e):
@@ -135,7 +159,11 @@ def experiment_root(e):
 N_NULL = config["significance"]["n_null"]
 # the similarity options the nulls are measured with (only a cluster-job parameter when there are nulls)
 SIMILARITY_KEYS = ("abs_placement", "normalization", "eps", "batch_size", "max_positions", "seed", "method")
-NULL_SIMILARITY = {k: config["similarity"][k] for k in SIMILARITY_KEYS} if N_NULL else {}
+
+
+def null_similarity(wildcards):
+    return {k: exp(wildcards).config["similarity"][k] for k in SIMILARITY_KEYS} if N_NULL else {}
+
 TABLES = ["sweeps", "metrics", "history", "modularity", "cluster_similarity"]
 OWN_TABLES = ["metrics", "modularity", "cluster_similarity"]
 
@@ -153,7 +181,8 @@ def example_models(e):
 
 def example_files(name):
     def get(wildcards):
-        return [f"{R}/models/{m}/{name}".format(**wildcards) for m in example_models(exp(wildcards))[0]]
+        e = exp(wildcards)
+        return [model_path(e, m, name) for m in example_models(e)[0]]
 
     return get
 
@@ -185,7 +214,23 @@ def experiment_targets(e):
                                                           for ext in ("pdf", "png")]
 
 
+def robustness_inputs(wildcards):
+    """findings.csv of the job's experiment and of each of its analysis variants, base first."""
+    e = exp(wildcards)
+    names = [e.name] + list(variants_of(EXPERIMENTS, e.name).values())
+    return [f"results/{e.dataset}/{n}/tables/findings.csv" for n in names]
+
+
+def robustness_labels(wildcards):
+    return [config["robustness"]["base"]] + list(variants_of(EXPERIMENTS, wildcards.experiment))
+
+
 def all_targets():
     summary = [f"{SUMMARY}/tables/modularity.csv"] + [f"{SUMMARY}/figures/{f}.{ext}" for f in SUMMARY_FIGURES
                                                       for ext in ("pdf", "png")]
-    return [t for e in EXPERIMENTS.values() for t in experiment_targets(e)] + summary
+    targets = [t for e in BASES.values() for t in experiment_targets(e)]
+    for e in EXPERIMENTS.values():  # a variant's tables and scorecard; its figures only on request
+        if e.variant_of is not None:
+            targets += [f"{experiment_root(e)}/tables/{t}.csv" for t in TABLES + ["findings"]]
+            targets.append(f"{experiment_root(BASES[e.variant_of])}/tables/robustness.csv")
+    return list(dict.fromkeys(targets)) + summary

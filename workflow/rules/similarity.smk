@@ -1,18 +1,18 @@
 rule similarity:
     input:
-        model=f"{R}/models/{{model}}/model.pt",
+        model=model_file("model.pt"),
         data=data_file,
     output:
         f"{R}/models/{{model}}/similarity.h5",
     params:
         model_id=lambda wc: wc.model,
-        abs_placement=config["similarity"]["abs_placement"],
-        normalization=config["similarity"]["normalization"],
-        eps=config["similarity"]["eps"],
-        batch_size=config["similarity"]["batch_size"],
-        max_positions=config["similarity"]["max_positions"],
-        seed=config["similarity"]["seed"],
-        method=config["similarity"]["method"],
+        abs_placement=econf("similarity", "abs_placement"),
+        normalization=econf("similarity", "normalization"),
+        eps=econf("similarity", "eps"),
+        batch_size=econf("similarity", "batch_size"),
+        max_positions=econf("similarity", "max_positions"),
+        seed=econf("similarity", "seed"),
+        method=econf("similarity", "method"),
         device=econf("training", "device"),
         version=STAGE_VERSION["similarity"],
     log:

@@ -104,15 +104,33 @@ rule scorecard:
         "../scripts/scorecard.py"
 
 
+rule robustness:
+    input:
+        robustness_inputs,
+    output:
+        report(f"{R}/tables/robustness.csv", caption="../report/robustness.rst", category="Scorecard", subcategory="{experiment}"),
+    params:
+        labels=robustness_labels,
+    log:
+        f"{R}/logs/tables/robustness.log",
+    benchmark:
+        f"{R}/benchmarks/tables/robustness.tsv"
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/robustness.py"
+
+
 rule table_summary:
     input:
-        [f"{experiment_root(e)}/tables/modularity.csv" for e in EXPERIMENTS.values()],
+        [f"{experiment_root(e)}/tables/modularity.csv" for e in BASES.values()],
     output:
         report(f"{SUMMARY}/tables/modularity.csv", caption="../report/table_summary.rst", category="Tables",
                subcategory="all experiments"),
     params:
-        experiments=list(EXPERIMENTS),
-        datasets=[e.dataset for e in EXPERIMENTS.values()],
+        experiments=list(BASES),
+        datasets=[e.dataset for e in BASES.values()],
     log:
         f"{SUMMARY}/logs/tables/modularity.log",
     benchmark:

@@ -1,0 +1,123 @@
+"""Analysis variants: the same experiment under other analysis choices, for the robustness table.
+
+A variant (``robustness.variants``: name -> a YAML file or an inline mapping) overrides some
+options of every regularization-sweep experiment: ``E`` gets a sibling experiment ``E+name``
+with its own results tree, scorecard and tables.  Only the stages whose options differ are
+recomputed: each stage's per-model files (``model.pt`` ... ``cluster_similarity.h5``) are read
+from the base experiment's tree as long as every option that stage and the stages before it
+depend on is equal (:data:`STAGE_SECTIONS`), e.g. a variant that changes only ``compare.unused``
+shares the base's training, similarity and clustering and recomputes the comparison and later.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import yaml
+
+# Sections a variant may change (the others define the experiment itself, or are drawn once).
+VARIANT_SECTIONS = ("training", "similarity", "clustering", "compare", "analysis")
+# The per-model stages in DAG order and the options each depends on, cumulatively ("section" or
+# "section.key"); an untrained model's first stage (init) needs only its architecture and split.
+STAGES = ("train", "similarity", "cluster", "compare")
+STAGE_SECTIONS = {"train": ("dataset", "model", "training", "checkpoints"), "similarity": ("similarity",),
+                  "cluster": ("clustering", "significance"), "compare": ("compare",)}
+INIT_SECTIONS = ("dataset", "model", "training.val_fraction")
+UNTRAINED = "untrained/"
+# The stage that writes each per-model file.
+FILE_STAGE = {"model.pt": "train", "metrics.json": "train", "history.csv": "train",
+              "similarity.h5": "similarity", "clusters.h5": "cluster", "cluster_similarity.h5": "compare"}
+SEPARATOR = "+"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def load_variant(name: str, spec, workdir: str | Path = ".") -> dict:
+    """A variant's overrides: ``spec`` is a mapping, or the path of a YAML file (relative to
+    ``workdir``) holding one, e.g. ``workflow/configs/released-code.yaml``."""
+    where = f"robustness.variants.{name}"
+    if not _NAME.match(name):
+        raise ValueError(f"{where}: a variant name may contain only letters, digits, '_', '.' and '-' "
+                         "(it names a results folder)")
+    if isinstance(spec, str):
+        path = Path(spec) if Path(spec).is_absolute() else Path(workdir) / spec
+        if not path.is_file():
+            raise ValueError(f"{where}: no file '{spec}' (relative paths start at {Path(workdir).resolve()}); "
+                             "give the path of a YAML file of options, or the options themselves")
+        try:
+            spec = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{where}: '{spec}' is not valid YAML: {exc}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: expected a mapping of config sections, got {type(spec).__name__}")
+    extra = sorted(set(spec) - set(VARIANT_SECTIONS))
+    if extra:
+        raise ValueError(f"{where} sets {', '.join(extra)}: a variant may change only "
+                         f"{', '.join(VARIANT_SECTIONS)} (a different dataset, model or sweep is an experiment)")
+    for section, value in spec.items():
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}.{section}: expected a mapping of options, got {value!r}")
+    return copy.deepcopy(spec)
+
+
+def apply_variant(base: dict, overrides: dict) -> dict:
+    """The variant's config: ``base`` (a validated experiment config) with each overridden section
+    merged key by key."""
+    cfg = copy.deepcopy(base)
+    for section, values in overrides.items():
+        cfg[section] = {**cfg.get(section, {}), **copy.deepcopy(values)}
+    return cfg
+
+
+def _option(cfg: dict, key: str):
+    section, _, name = key.partition(".")
+    value = cfg.get(section)
+    return value.get(name) if name and isinstance(value, dict) else value
+
+
+def stage_owners(base_name: str, base: dict, name: str, cfg: dict) -> dict[str, str]:
+    """For each stage, the experiment whose tree holds its per-model files: the base's as long as
+    every option this stage and the earlier ones depend on is equal, the variant's own after.
+    Keys are the stage names for trained models and ``untrained:<stage>`` for untrained ones."""
+    owners = {}
+    for prefix, first in (("", STAGE_SECTIONS["train"]), ("untrained:", INIT_SECTIONS)):
+        same, seen = True, ()
+        for stage in STAGES:
+            seen += first if stage == "train" else STAGE_SECTIONS[stage]
+            same = same and all(_option(base, k) == _option(cfg, k) for k in seen)
+            owners[prefix + stage] = base_name if same else name
+    return owners
+
+
+def file_stage(file: str, model: str) -> str:
+    """The owner key of a per-model file of ``model`` (see :func:`stage_owners`)."""
+    return ("untrained:" if model.startswith(UNTRAINED) else "") + FILE_STAGE[file]
+
+
+def variant_name(experiment: str, variant: str) -> str:
+    return f"{experiment}{SEPARATOR}{variant}"
+
+
+def add_variants(experiments: dict, robustness: dict, check, workdir: str | Path = ".") -> dict:
+    """``experiments`` plus, for every regularization-sweep experiment and every variant of
+    ``robustness["variants"]``, its variant experiment.  ``check(cfg, variant)`` validates and
+    fills the defaults of a variant's config and returns it."""
+    from .experiments import Experiment
+
+    specs = {v: load_variant(v, spec, workdir) for v, spec in (robustness.get("variants") or {}).items()}
+    out = dict(experiments)
+    for base in experiments.values():
+        if base.own:
+            continue
+        for v, overrides in specs.items():
+            name = variant_name(base.name, v)
+            cfg = check(apply_variant(base.config, overrides), v)
+            out[name] = Experiment(name, cfg, settings=base.settings, sweep_rows=base.sweep_rows, variant_of=base.name,
+                                   owners=stage_owners(base.name, base.config, name, cfg))
+    return out
+
+
+def variants_of(experiments: dict, base: str) -> dict[str, str]:
+    """Variant label -> experiment name, for the variants of experiment ``base``."""
+    return {e.name.split(SEPARATOR, 1)[1]: e.name for e in experiments.values() if e.variant_of == base}
