@@ -104,3 +104,12 @@ def test_enum_error_lists_allowed_values():
 def test_check_settings_rejects_out_of_range_expanded_values():
     with pytest.raises(ValueError, match="dropout"):
         check_settings({"x": Setting(0.0, 0.0, 1.0)})
+
+
+@pytest.mark.parametrize("key", ["alpha", "r"])
+def test_removed_compare_keys_say_so(key):
+    cfg = copy.deepcopy(PAPER)
+    cfg["compare"][key] = 0.5
+    problem = describe_config_error(cfg, SCHEMA)
+    assert problem.startswith(f"Invalid configuration at 'compare.{key}': this key was removed")
+    assert "delete it" in problem

@@ -95,6 +95,11 @@ def check_settings(settings: dict[str, Setting]) -> None:
 
 # Keys renamed since an earlier release: old dotted key -> new dotted key.
 RENAMED_KEYS = {"similarity.abs": "similarity.abs_placement"}
+# Keys removed since an earlier release: old dotted key -> why (docs/science.md).
+REMOVED_KEYS = {
+    "compare.alpha": "element-centric similarity of two partitions does not depend on alpha (science.md §5)",
+    "compare.r": "element-centric similarity of two partitions does not depend on r (science.md §5)",
+}
 
 
 def renamed_key_error(config: dict) -> str | None:
@@ -107,6 +112,11 @@ def renamed_key_error(config: dict) -> str | None:
         if isinstance(node, dict) and leaf in node:
             return (f"Invalid configuration at '{old}': this key was renamed to '{new}'; "
                     f"write '{new.rsplit('.', 1)[1]}: {node[leaf]}' instead")
+    for old, why in REMOVED_KEYS.items():
+        section, leaf = old.split(".")
+        node = config.get(section)
+        if isinstance(node, dict) and leaf in node:
+            return f"Invalid configuration at '{old}': this key was removed ({why}); delete it"
     return None
 
 

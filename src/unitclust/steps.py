@@ -220,8 +220,8 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
 
 
 # ------------------------------------------------------------------ comparing clusterings
-def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", alpha=0.9, r=1.0,
-                metrics=("element_sim",), n_perm=0, seed=0) -> None:
+def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", metrics=("element_sim",), n_perm=0,
+                seed=0) -> None:
     """Agreement between the measures' cluster assignments, per layer (paper section 4.3): 8x8
     element-centric similarity (dataset ``layerL``) and any other ``metrics`` (``<metric>/layerL``),
     with chance levels from ``n_perm`` relabellings (attributes ``chance_mean``, ``p_value``)."""
@@ -252,7 +252,7 @@ def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", 
             if n_perm:
                 d.attrs["chance_mean"], d.attrs["p_value"] = chance, p
 
-    io.write_h5(out_path, fill, {"model": model_id, "unused": unused, "alpha": alpha, "r": r, "metrics": metrics,
+    io.write_h5(out_path, fill, {"model": model_id, "unused": unused, "metrics": metrics,
                                  "n_perm": int(n_perm), "seed": int(seed), "measures": list(MEASURES),
                                  "status": str(attrs.get("status", "ok"))})
 

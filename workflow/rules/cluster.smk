@@ -37,8 +37,6 @@ rule compare:
     params:
         model_id=lambda wc: wc.model,
         unused=econf("compare", "unused"),
-        alpha=econf("compare", "alpha"),
-        r=econf("compare", "r"),
         metrics=econf("compare", "metrics"),
         n_perm=econf("compare", "n_perm"),
         seed=econf("compare", "seed"),

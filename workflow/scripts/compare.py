@@ -5,7 +5,7 @@ from unitclust.steps import compare_one
 
 def main(sm):
     p = sm.params
-    compare_one(sm.input[0], sm.output[0], model_id=p.model_id, unused=p.unused, alpha=p.alpha, r=p.r,
+    compare_one(sm.input[0], sm.output[0], model_id=p.model_id, unused=p.unused,
                 metrics=p.metrics, n_perm=p.n_perm, seed=p.seed)
 
 
