@@ -114,29 +114,6 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return ckpt
 
 
-def model_from_checkpoint(ckpt: dict):
-    """The network described by a checkpoint's hparams (MLP, CNN or the user's own module), weights loaded."""
-    if ckpt["hparams"].get("type") == "external":
-        from .external import model_from_external
-
-        return model_from_external(ckpt)
-    from .models import model_from_hparams
-
-    model = model_from_hparams(ckpt["hparams"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model
-
-
-def analysed_layers(model, ckpt: dict) -> tuple[list[str], list[str]]:
-    """(module names in ``model``, names to record) of the hidden layers the similarity job analyses."""
-    h = ckpt["hparams"]
-    if h.get("type") == "external":
-        from .external import wrapped_names
-
-        return wrapped_names(h["layers"]), list(h["layers"])
-    return list(model.hidden_layers), list(model.hidden_layers)
-
-
 # ------------------------------------------------------------------ HDF5
 def write_h5(path: str | os.PathLike, fill, attrs: dict) -> None:
     """Write an HDF5 file atomically: root attributes ``attrs`` plus provenance, then ``fill(h5file)``."""

@@ -80,6 +80,7 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     test split: closed forms for the ReLU MLP, torch.func for conv nets and the user's own models."""
     import torch
 
+    from .checkpoints import analysed_layers, model_from_checkpoint
     from .devices import lease_device
     from .external import layer_widths
     from .runtime import configure_torch
@@ -88,8 +89,8 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
     arrays = load_dataset(data_path)
-    model = io.model_from_checkpoint(ckpt)
-    modules, names = io.analysed_layers(model, ckpt)
+    model = model_from_checkpoint(ckpt)
+    modules, names = analysed_layers(model, ckpt)
     finite = all(torch.isfinite(v).all() for v in model.state_dict().values())
     with lease_device(device) as lease:
         dev = lease
@@ -157,15 +158,16 @@ def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, 
     """Q* of the shuffled-weight nulls of one model (CPU), or ``{}`` when there are none."""
     if not n_null:
         return {}
+    from .checkpoints import analysed_layers, model_from_checkpoint
     from .runtime import configure_torch
     from .significance import null_modularity
 
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
-    model = io.model_from_checkpoint(ckpt)
+    model = model_from_checkpoint(ckpt)
     x, y = to_tensors(load_dataset(data_path), "test", "cpu")
     return null_modularity(model, x, n_null, model_id=model_id, seed=seed, similarity=similarity,
-                           clustering=clustering, y=y, layers=io.analysed_layers(model, ckpt)[0])
+                           clustering=clustering, y=y, layers=analysed_layers(model, ckpt)[0])
 
 
 def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5000, target_entropy=0.15,
