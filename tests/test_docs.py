@@ -1,4 +1,5 @@
-"""The README and docs/science.md document what the code does: table columns, config keys, no outside references."""
+"""The README and docs/science.md document what the code does: table columns, config keys, the layout, no outside
+references."""
 import re
 from pathlib import Path
 
@@ -60,3 +61,54 @@ def test_no_reference_outside_the_repository():
         if name != "tests/test_docs.py" and pattern.search(text):
             offenders.append(name)
     assert not offenders, f"files that refer outside the repository: {offenders}"
+
+
+def layout_paths() -> set[str]:
+    """Every path the README's layout tree names (``dir/`` entries end with a slash).
+
+    An entry is the first column of a line (``a.py, b.py`` names several); its folder is the nearest
+    less indented ``dir/`` entry above it.  ``name.py`` words in a folder's description (and in the
+    description lines below it, indented to that column) are files in that folder.
+    """
+    block = re.search(r"^## Layout\n+```\n(.*?)^```", README, re.M | re.S)
+    assert block, "README.md has no layout section"
+    paths: set[str] = set()
+    parents: list[tuple[int, str]] = []  # (indent, folder) of the open folders
+    entry = ""
+    for line in block.group(1).splitlines():
+        indent = len(line) - len(line.lstrip())
+        if not line.strip():
+            continue
+        if indent >= 16:  # a description continued: its words belong to the entry above
+            first, desc = "", line.strip()
+        else:
+            first, _, desc = re.split(r"(\s{2,})", line.strip() + "  ", maxsplit=1)
+            while parents and parents[-1][0] >= indent:
+                parents.pop()
+            base = parents[-1][1] if parents else ""
+            names = [n.strip() for n in first.split(",")]
+            entry = base + names[0]
+            paths.update(base + n for n in names)
+            if entry.endswith("/"):
+                parents.append((indent, entry))
+        if entry.endswith("/"):
+            paths.update(entry + name for name in re.findall(r"(?<![\w/.*])(\w+\.py)\b", desc))
+    return paths
+
+
+def test_readme_layout_matches_the_tree():
+    """The README's layout names every module of the package and every workflow script, and no file that is
+    gone."""
+    root = Path(__file__).resolve().parents[1]
+    named = layout_paths()
+    tree = {str(p.relative_to(root)) for p in (root / "src/unitclust").rglob("*.py")
+            if p.name != "__init__.py" and "__pycache__" not in p.parts}
+    tree |= {str(p.relative_to(root)) for p in (root / "workflow/scripts").glob("*.py")}
+    tree |= {str(p.parent.relative_to(root)) + "/" for p in (root / "src/unitclust").rglob("__init__.py")
+             if "__pycache__" not in p.parts}
+    in_layout = {p for p in named if p.endswith(".py") and p.startswith(("src/unitclust/", "workflow/scripts/"))}
+    in_layout |= {p for p in named if p.endswith("/") and p.startswith("src/unitclust")}  # packages
+    assert not tree - in_layout, f"files missing from README.md's layout: {sorted(tree - in_layout)}"
+    assert not in_layout - tree, f"README.md's layout names files that do not exist: {sorted(in_layout - tree)}"
+    missing = [p for p in named if "*" not in p and not (root / p).exists()]
+    assert not missing, f"README.md's layout names paths that do not exist: {missing}"

@@ -221,9 +221,9 @@ def draw_move(w, m, Z, u):
 def mc_kernel(B, lab0, units, draws, target, tie_tol):
     """Algorithm 3 on symmetric ``B`` from labels ``lab0`` (0..k-1, every label used).
 
-    Step ``t`` scores every move of unit ``units[t]`` (:func:`~.moves.score_moves`),
+    Step ``t`` scores every move of unit ``units[t]`` (:func:`score_moves`),
     updates the best state from every scored candidate (line 10), and makes the move drawn
-    by ``draws[t]`` from :func:`move_weights` (slots as in :mod:`.moves`).  Returns
+    by ``draws[t]`` from :func:`move_weights` (slots as in the module docstring).  Returns
     ``(best_q, best_lab, q, lab)``: the best state seen and the final state, Q tracked
     incrementally.
     """
