@@ -90,3 +90,11 @@ def test_schema_default_has_no_variants():
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     rob = schema["properties"]["robustness"]["properties"]
     assert rob["variants"]["default"] == {} and rob["base"]["default"] == "paper_text"
+
+
+def test_a_relative_variant_file_is_found_in_the_workflow_folder_too(tmp_path):
+    spec = load_variant("released_code", "workflow/configs/released-code.yaml", tmp_path, basedir=ROOT)
+    assert spec["training"] == {"monitor": "cross_entropy"}
+    (tmp_path / "workflow/configs").mkdir(parents=True)
+    (tmp_path / "workflow/configs/released-code.yaml").write_text("compare: {unused: shared}\n")
+    assert load_variant("v", "workflow/configs/released-code.yaml", tmp_path, ROOT) == {"compare": {"unused": "shared"}}

@@ -223,9 +223,18 @@ def test_bad_own_models_fail_before_any_job(tmp_path, change, message):
     cfg["experiments"] = {"own": cfg["experiments"]["own"]}
     cfg["experiments"]["own"]["checkpoints"].update(change)
     (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
-    proc = snakemake(work, "-n", config=work / "bad.yaml", check=False)
+    if "files" in change:  # no file to check: the config is wrong before any job
+        proc = snakemake(work, "-n", config=work / "bad.yaml", check=False)
+        assert proc.returncode != 0 and message in proc.stderr + proc.stdout, proc.stderr[-2000:]
+        assert not (work / "results").exists()
+        return
+    # the check is a job (parsing imports no user code); it runs before any training and fails with the message
+    cfg["experiments"]["paper"] = {"model": {"hidden": [8]}}
+    (work / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(work, "--cores", "2", "--show-failed-logs", config=work / "bad.yaml", check=False)
     assert proc.returncode != 0 and message in proc.stderr + proc.stdout, proc.stderr[-2000:]
-    assert not (work / "results").exists()
+    assert not list((work / "results").rglob("model.pt")) and not list((work / "results").rglob("logs/train"))
+    assert not (work / "results/digits/own/checks/checkpoints.json").exists()
 
 
 @pytest.mark.parametrize("entry, message", [

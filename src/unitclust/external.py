@@ -89,7 +89,8 @@ def load_user_model(path: str | Path, spec: dict, workdir: str | Path = ".") -> 
                          f"give module:function that builds it and the weights of {path} are loaded into it")
     module = import_factory(spec["factory"], workdir)(**spec.get("kwargs", {}))
     if not isinstance(module, nn.Module):
-        raise ValueError(f"checkpoints.factory '{spec['factory']}' returned {type(module).__name__}, not a torch nn.Module")
+        raise ValueError(f"checkpoints.factory '{spec['factory']}' returned {type(module).__name__}, "
+                         "not a torch nn.Module")
     try:
         weights = _state_dict(Path(path), spec.get("format", "auto"))
         module.load_state_dict(weights)
@@ -157,15 +158,6 @@ def check_model(path, spec: dict, image_shape, workdir: str | Path = ".", where:
     if min(widths) < 1:
         raise ValueError(f"{where}: layer sizes {widths} (checkpoints.layers) include an empty layer")
     return model
-
-
-def check_experiment(experiment) -> None:
-    """Check every checkpoint of an experiment of the user's own models (before any job runs)."""
-    from .data import image_shape
-
-    spec = experiment.config["checkpoints"]
-    for path in experiment.checkpoints.values():
-        check_model(path, spec, image_shape(experiment.dataset), where=f"experiment '{experiment.name}', checkpoint {path}")
 
 
 def sha256(path) -> str:

@@ -66,7 +66,8 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
     if history_path is not None:
         io.write_rows_csv(history_path, history, HISTORY_COLUMNS)
     io.write_json(metrics_path, metrics)
-    print(f"{'trained' if trained else 'initialised'} on {dev}: {metrics['epochs']} epochs (best {metrics['best_epoch']}), "
+    print(f"{'trained' if trained else 'initialised'} on {dev}: {metrics['epochs']} epochs "
+          f"(best {metrics['best_epoch']}), "
           f"test accuracy {metrics['test_acc']:.4f}, test loss {metrics['test_loss']:.4f}, "
           f"diverged {metrics['diverged']}, subnormals flushed {flushed}, {metrics['wall_time_s']:.1f} s")
     return metrics
@@ -151,6 +152,26 @@ def import_one(checkpoint_path, data_path, model_path, metrics_path, *, checkpoi
     print(f"imported {checkpoint_path} (sha256 {hparams['sha256'][:12]}) into {checkpoints['factory']}: layers "
           f"{hparams['layers']}, input shape {hparams['input_shape']}; test accuracy {acc:.4f}, loss {loss:.4f}")
     return metrics
+
+
+def check_checkpoints(checkpoint_paths, out_path, *, checkpoints: dict, experiment: str, dataset: str) -> dict:
+    """Load every one of an experiment's own checkpoints into the factory's module and check its
+    layers and its output on inputs of the dataset's shape (before anything is trained); write a
+    summary (file, sha256) as JSON."""
+    from .data import image_shape
+    from .external import check_model, sha256
+
+    shape = image_shape(dataset)
+    summary = {"experiment": experiment, "dataset": dataset, "factory": checkpoints.get("factory"),
+               "layers": list(checkpoints["layers"]), "checked": []}
+    for path in checkpoint_paths:
+        check_model(path, checkpoints, shape, where=f"experiment '{experiment}', checkpoint {path}")
+        summary["checked"].append({"file": str(path), "sha256": sha256(path)})
+        print(f"{path}: loads into {checkpoints.get('factory')}, layers {list(checkpoints['layers'])}, "
+              f"10 logits on inputs of shape {list(shape)}")
+    io.write_json(out_path, {**summary, **io.provenance()})
+    print(f"{len(summary['checked'])} checkpoints of experiment '{experiment}' passed")
+    return summary
 
 
 # ------------------------------------------------------------------ clustering

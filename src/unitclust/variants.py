@@ -33,18 +33,22 @@ SEPARATOR = "+"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def load_variant(name: str, spec, workdir: str | Path = ".") -> dict:
-    """A variant's overrides: ``spec`` is a mapping, or the path of a YAML file (relative to
-    ``workdir``) holding one, e.g. ``workflow/configs/released-code.yaml``."""
+def load_variant(name: str, spec, workdir: str | Path = ".", basedir: str | Path | None = None) -> dict:
+    """A variant's overrides: ``spec`` is a mapping, or the path of a YAML file holding one, e.g.
+    ``workflow/configs/released-code.yaml``; a relative path is looked up in ``workdir``, then in
+    ``basedir`` (the workflow's folder, where the shipped configs are)."""
     where = f"robustness.variants.{name}"
     if not _NAME.match(name):
         raise ValueError(f"{where}: a variant name may contain only letters, digits, '_', '.' and '-' "
                          "(it names a results folder)")
     if isinstance(spec, str):
-        path = Path(spec) if Path(spec).is_absolute() else Path(workdir) / spec
-        if not path.is_file():
-            raise ValueError(f"{where}: no file '{spec}' (relative paths start at {Path(workdir).resolve()}); "
+        roots = [Path(workdir)] + ([Path(basedir)] if basedir is not None else [])
+        found = [p for p in ([Path(spec)] if Path(spec).is_absolute() else [r / spec for r in roots]) if p.is_file()]
+        if not found:
+            raise ValueError(f"{where}: no file '{spec}' (relative paths start at "
+                             f"{' or '.join(str(r.resolve()) for r in roots)}); "
                              "give the path of a YAML file of options, or the options themselves")
+        path = found[0]
         try:
             spec = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
@@ -99,13 +103,14 @@ def variant_name(experiment: str, variant: str) -> str:
     return f"{experiment}{SEPARATOR}{variant}"
 
 
-def add_variants(experiments: dict, robustness: dict, check, workdir: str | Path = ".") -> dict:
+def add_variants(experiments: dict, robustness: dict, check, workdir: str | Path = ".",
+                 basedir: str | Path | None = None) -> dict:
     """``experiments`` plus, for every regularization-sweep experiment and every variant of
     ``robustness["variants"]``, its variant experiment.  ``check(cfg, variant)`` validates and
     fills the defaults of a variant's config and returns it."""
     from .experiments import Experiment
 
-    specs = {v: load_variant(v, spec, workdir) for v, spec in (robustness.get("variants") or {}).items()}
+    specs = {v: load_variant(v, spec, workdir, basedir) for v, spec in (robustness.get("variants") or {}).items()}
     out = dict(experiments)
     for base in experiments.values():
         if base.own:

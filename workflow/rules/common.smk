@@ -47,20 +47,15 @@ _validated(config)
 try:
     EXPERIMENTS = resolve(config, _validated)
     DATASETS = datasets_of(EXPERIMENTS)
-    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], _validated_variant)
+    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], _validated_variant, basedir=workflow.basedir)
 except ValueError as _exc:
     raise WorkflowError(f"Invalid configuration: {_exc}")
 # the experiments of the config itself (not analysis variants): summary tables and figures
 BASES = {name: e for name, e in EXPERIMENTS.items() if e.variant_of is None}
 OWN = {name for name, e in EXPERIMENTS.items() if e.own}
-if OWN:  # the user's models are loaded and checked now, before any job runs
-    from unitclust.external import check_experiment
-
-    for _name in OWN:
-        try:
-            check_experiment(EXPERIMENTS[_name])
-        except ValueError as _exc:
-            raise WorkflowError(str(_exc))
+# Parsing the workflow imports neither torch nor the user's code: the user's models are loaded and
+# checked by one check_checkpoints job per such experiment, which every training job waits for.
+OWN_CHECKS = [f"results/{EXPERIMENTS[n].dataset}/{n}/checks/checkpoints.json" for n in sorted(OWN)]
 
 # Results of experiment E on dataset D live in results/D/E (R below, with wildcards).
 R = "results/{dataset}/{experiment}"

@@ -1,6 +1,7 @@
 rule train:
     input:
         data=data_file,
+        checks=OWN_CHECKS,  # nothing trains before the user's own models passed their checks
     output:
         model=f"{R}/models/{{setting}}/seed={{seed}}/model.pt",
         metrics=f"{R}/models/{{setting}}/seed={{seed}}/metrics.json",
@@ -30,6 +31,7 @@ rule train:
 rule init_untrained:
     input:
         data=data_file,
+        checks=OWN_CHECKS,
     output:
         model=f"{R}/models/untrained/seed={{seed}}/model.pt",
         metrics=f"{R}/models/untrained/seed={{seed}}/metrics.json",
@@ -50,10 +52,32 @@ rule init_untrained:
         "../scripts/init_untrained.py"
 
 
+rule check_checkpoints:
+    input:
+        lambda wc: list(exp(wc).checkpoints.values()),
+    output:
+        f"{R}/checks/checkpoints.json",
+    params:
+        checkpoints=checkpoint_params,
+        experiment=lambda wc: wc.experiment,
+        dataset=lambda wc: wc.dataset,
+    log:
+        f"{R}/logs/check_checkpoints.log",
+    benchmark:
+        f"{R}/benchmarks/check_checkpoints.tsv"
+    priority: 100
+    threads: 1
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/check_checkpoints.py"
+
+
 rule import_checkpoint:
     input:
         checkpoint=lambda wc: exp(wc).checkpoints[f"checkpoint={wc.name}/seed=0"],
         data=data_file,
+        check=f"{R}/checks/checkpoints.json",
     output:
         model=f"{R}/models/checkpoint={{name}}/seed=0/model.pt",
         metrics=f"{R}/models/checkpoint={{name}}/seed=0/metrics.json",
