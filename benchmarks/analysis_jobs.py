@@ -34,10 +34,12 @@ JOBS = {
                    "steps.similarity_one({model}/'model.pt', {data!r}, {out}/'s.h5', model_id='m', device='cpu')"),
     "cluster": ("import numpy, h5py, numba\nfrom unitclust import steps\nfrom unitclust.clustering import cluster",
                 "steps.cluster_one({model}/'similarity.h5', {out}/'c.h5', model_id='m')"),
-    "compare": ("import h5py\nfrom unitclust import steps", "steps.compare_one({model}/'clusters.h5', {out}/'k.h5', model_id='m')"),
+    "compare": ("import h5py\nfrom unitclust import steps",
+                "steps.compare_one({model}/'clusters.h5', {out}/'k.h5', model_id='m')"),
     "compare, previous (clusim)": (
         "import h5py, numpy as np\nfrom clusim.clustering import Clustering\nfrom clusim.sim import element_sim\n"
-        "from unitclust import io\nfrom unitclust.compare import prepare_labels\nfrom unitclust.measures import MEASURES",
+        "from unitclust import io\nfrom unitclust.compare import prepare_labels\n"
+        "from unitclust.measures import MEASURES",
         "_, layers = io.read_h5_matrices({model}/'clusters.h5')\n"
         "for lname, mats in layers.items():\n"
         "    cl = {{m: Clustering().from_membership_list(prepare_labels(mats[m][0]).tolist()) for m in MEASURES}}\n"

@@ -190,8 +190,8 @@ def main():
     for idx in timing_idx:
         B = prepared(mats[idx])
         init = spectral_init(B)
-        rows["ours"].append(time_it(lambda B=B, init=init: monte_carlo(B, init, mc_steps, 0.15, np.random.default_rng(1)),
-                                    repeats))
+        rows["ours"].append(time_it(
+            lambda B=B, init=init: monte_carlo(B, init, mc_steps, 0.15, np.random.default_rng(1)), repeats))
         _, lab = monte_carlo(B, init, mc_steps, 0.15, np.random.default_rng(1))
         rows["polish"].append(time_it(lambda B=B, lab=lab: greedy_polish(B, lab), 3))
         for key, fast_tau in (("baseline", False), ("baseline_fast_tau", True)):
@@ -200,7 +200,8 @@ def main():
             rows[key].append(time_it(run, 1) * mc_steps / base_steps)
     base = float(np.median(rows["baseline"]))
     print(f"\n(a) Monte Carlo (Algorithm 3), seconds per {mc_steps}-step run, n = 64, median (min) over "
-          f"{len(timing_idx)} matrices (best of repeats); baseline timed on {base_steps} steps x {mc_steps // base_steps}")
+          f"{len(timing_idx)} matrices (best of repeats); baseline timed on {base_steps} steps "
+          f"x {mc_steps // base_steps}")
     print(f"{'implementation':<44}{'s/run median':>14}{'s/run min':>12}{'speed-up vs baseline':>22}")
     labels = {"ours": "ours: incremental dQ, numba kernel",
               "baseline": "baseline: Tr(P^T B P) per candidate, brentq",

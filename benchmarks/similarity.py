@@ -106,7 +106,8 @@ def baseline(model, x, batch: int = 100):
             # osens: one backward per output -> J (B, o, n), h the free variable
             hf = h.detach().requires_grad_(True)
             y = _tail(model, l, hf)
-            Jy = torch.stack([torch.autograd.grad(y[:, o].sum(), hf, retain_graph=True)[0] for o in range(y.shape[1])], 1)
+            Jy = torch.stack([torch.autograd.grad(y[:, o].sum(), hf, retain_graph=True)[0]
+                              for o in range(y.shape[1])], 1)
             acc[l]["osens"] = acc[l]["osens"] + torch.einsum("boi,boj->ij", Jy, Jy).double()
             # hess: one double-backward per hidden unit
             loss = F.cross_entropy(y, labels, reduction="sum")
@@ -272,9 +273,11 @@ def main() -> None:
     print(
         f"peak RSS during ours, fresh process ({mem['how']}): {mem['peak_kib'] / 1024:.0f} MiB, "
         f"+{(mem['peak_kib'] - mem['before_kib']) / 1024:.0f} MiB over the {mem['before_kib'] / 1024:.0f} MiB "
-        f"held before the call (torch + model + inputs, after a 20-input warm-up); ours took {mem['seconds']:.3f} s there"
+        f"held before the call (torch + model + inputs, after a 20-input warm-up); "
+        f"ours took {mem['seconds']:.3f} s there"
     )
-    print(f"max relative diff ours vs baseline (over all 8 measures x 2 layers, / max |entry|): {max_rel_diff(ours, base):.2e}")
+    print("max relative diff ours vs baseline (over all 8 measures x 2 layers, / max |entry|): "
+          f"{max_rel_diff(ours, base):.2e}")
     generic_vs_closed(k)
     cnn(50 if args.quick else (args.cnn_inputs or k))
 

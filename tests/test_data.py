@@ -214,7 +214,8 @@ def test_cifar_archive_errors(tmp_path):
     with pytest.raises(ValueError, match="cannot read the CIFAR-10 archive .*cifar-10-python.tar.gz.*Delete it"):
         data.load_cifar10_dataset(tmp_path)
     with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as tar:
-        tar.add(cifar.write_cifar(tmp_path / "x") and tmp_path / "x" / "data_batch_1", "cifar-10-batches-py/data_batch_1")
+        tar.add(cifar.write_cifar(tmp_path / "x") and tmp_path / "x" / "data_batch_1",
+                "cifar-10-batches-py/data_batch_1")
     with pytest.raises(ValueError, match="lacks data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch"):
         data.load_cifar10_dataset(tmp_path)
 

@@ -102,7 +102,8 @@ def _packages_distributions() -> dict:
 
 
 def _distribution(module: str) -> str | None:
-    if module in sys.stdlib_module_names or module in {"unitclust", "common", "snakemake", "__main__", "_distutils_hack"}:
+    if module in sys.stdlib_module_names or module in {"unitclust", "common", "snakemake", "__main__",
+                                                       "_distutils_hack"}:
         return None
     if module.startswith(("_", "snakemake")):  # Snakemake's script preamble brings its own path
         return None

@@ -65,7 +65,8 @@ def test_several_experiments_and_the_check_sees_each_name():
         seen.append(name)
         return cfg
 
-    config = {**copy.deepcopy(BASE), "experiments": {"paper": {}, "deep": {"model": {"type": "mlp", "hidden": [8] * 5}}}}
+    config = {**copy.deepcopy(BASE),
+              "experiments": {"paper": {}, "deep": {"model": {"type": "mlp", "hidden": [8] * 5}}}}
     exps = resolve(config, check)
     assert seen == ["paper", "deep"] and list(exps) == ["paper", "deep"]
     assert exps["deep"].config["model"]["hidden"] == [8] * 5 and exps["paper"].config["model"]["hidden"] == [64, 64]

@@ -179,7 +179,8 @@ def test_sigkill_inside_a_running_job_then_rerun_incomplete(tmp_path, tmp_path_f
     context = f"killed during {seen}"
     assert all((work / t).exists() for t in targets), context
     assert redone & marked, f"the rerun ({sorted(redone)}) did not redo the interrupted job; {context}"
-    assert not redone & set(finished), f"finished before the kill, yet rerun: {sorted(redone & set(finished))}; {context}"
+    assert not redone & set(finished), (f"finished before the kill, yet rerun: {sorted(redone & set(finished))}; "
+                                        f"{context}")
     changed = [rel for rel, mtime in finished.items() if (work / rel).stat().st_mtime_ns != mtime]
     assert changed == [], f"finished before the kill, yet rewritten: {changed}; {context}"
     for rel in marked:  # every output of an interrupted job was made again, after the kill

@@ -102,7 +102,9 @@ def _explain(a, b):
         gap = np.nanmax(np.abs(np.atleast_1d(a).astype(float) - np.atleast_1d(b).astype(float))[bad], initial=0)
         return (f"{int(bad.sum())} of {bad.size} values differ in their bits (first at {list(first)}: "
                 f"{fa!r} != {fb!r}; largest difference {gap:.3g})")
-    show = lambda v: f"{v.dtype}{list(v.shape)} {v.ravel()[:4]!r}" if isinstance(v, np.ndarray) else repr(v)
+    def show(v):
+        return f"{v.dtype}{list(v.shape)} {v.ravel()[:4]!r}" if isinstance(v, np.ndarray) else repr(v)
+
     return f"{show(a):.200} != {show(b):.200}"
 
 

@@ -26,7 +26,7 @@ def test_scripts_import_the_package_of_their_own_checkout(tmp_path):
 
     for part in ("workflow", "src"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-    code = ("import sys; sys.path.insert(0, %r); sys.path.append(%r); import common, unitclust; print(unitclust.__file__)"
-            % (str(ROOT / "src"), str(tmp_path / "workflow/scripts")))
+    code = ("import sys; sys.path.insert(0, %r); sys.path.append(%r); import common, unitclust; "
+            "print(unitclust.__file__)" % (str(ROOT / "src"), str(tmp_path / "workflow/scripts")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert Path(out.strip()).resolve().is_relative_to(tmp_path / "src")

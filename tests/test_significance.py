@@ -39,7 +39,8 @@ def planted_modular_mlp(blocks=3, per_block=6, features=8):
     with torch.no_grad():
         W = torch.zeros(n, d)
         for b in range(blocks):
-            W[b * per_block:(b + 1) * per_block, b * features:(b + 1) * features] = 1.0 + 0.1 * torch.rand(per_block, features)
+            rows, cols = slice(b * per_block, (b + 1) * per_block), slice(b * features, (b + 1) * features)
+            W[rows, cols] = 1.0 + 0.1 * torch.rand(per_block, features)
         model.linears[0].weight.copy_(W)
         model.linears[0].bias.zero_()
     g = torch.Generator().manual_seed(0)

@@ -119,7 +119,8 @@ def test_cross_entropy_monitor_ignores_the_penalty():
     # same seed, same trajectory: the monitored numbers differ exactly by the penalty
     assert recs["objective"]["history"][0]["val_loss"] > recs["cross_entropy"]["history"][0]["val_loss"]
     with pytest.raises(ValueError, match="monitor"):
-        train(build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0), x, y, x, y, l1=0, l2=0, seed=0, cfg=TrainConfig(monitor="acc"))
+        train(build_model({"type": "mlp", "hidden": [8]}, 6, 3, 0.0, seed=0), x, y, x, y, l1=0, l2=0, seed=0,
+              cfg=TrainConfig(monitor="acc"))
 
 
 def test_learning_rate_drops_by_the_factor_after_lr_patience_stale_epochs():

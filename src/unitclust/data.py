@@ -100,7 +100,7 @@ def _torchvision_download(name: str, folder: Path) -> None:
     try:
         for train in (True, False):
             cls(str(tmp), train=train, download=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - network, checksum, disk: every failure means "download failed"
         raise DataUnavailableError(_missing_message(name, folder, f"Download failed: {exc}.")) from None
     raw = next(tmp.rglob("raw"))
     for stem in IDX_FILES.values():
@@ -122,7 +122,8 @@ def load_idx_dataset(name: str, folder: str | os.PathLike, download: bool = Fals
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{name} IDX files in {folder} are inconsistent: {split} images {x.shape}, labels {y.shape}")
+            raise ValueError(f"{name} IDX files in {folder} are inconsistent: {split} images {x.shape}, "
+                             f"labels {y.shape}")
     return {"x_train": arrays["x_train"].reshape(len(arrays["x_train"]), -1), "y_train": arrays["y_train"],
             "x_test": arrays["x_test"].reshape(len(arrays["x_test"]), -1), "y_test": arrays["y_test"],
             "scale": np.float64(1 / 255)}
@@ -172,8 +173,9 @@ def _cifar_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"CIFAR-10 batch {where} lacks the 'data' or 'labels' entry (it has "
                          f"{sorted(map(repr, batch))}). {fix}")
     if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != CIFAR_FEATURES:
-        raise ValueError(f"CIFAR-10 batch {where}: 'data' is {type(x).__name__} of shape {getattr(x, 'shape', '?')} and "
-                         f"dtype {getattr(x, 'dtype', '?')}, expected uint8 of shape (N, {CIFAR_FEATURES}). {fix}")
+        raise ValueError(f"CIFAR-10 batch {where}: 'data' is {type(x).__name__} of shape "
+                         f"{getattr(x, 'shape', '?')} and dtype {getattr(x, 'dtype', '?')}, expected uint8 of shape "
+                         f"(N, {CIFAR_FEATURES}). {fix}")
     y = np.asarray(labels)
     if y.ndim != 1 or len(y) != len(x) or (len(y) and y.dtype.kind not in "iu"):
         raise ValueError(f"CIFAR-10 batch {where}: 'labels' should be {len(x)} integers, one per image, got "
@@ -231,7 +233,7 @@ def _download_cifar10(folder: Path) -> None:
     tmp = folder / ".download-cifar10"
     try:
         datasets.CIFAR10(root=str(tmp), train=True, download=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - network, checksum, disk: every failure means "download failed"
         raise DataUnavailableError(missing(f"Download failed: {exc}.")) from None
     absent = [name for name in CIFAR_FILES if not (tmp / CIFAR_DIR / name).is_file()]
     if absent:
@@ -273,7 +275,8 @@ def load_digits_dataset() -> dict[str, np.ndarray]:
             "scale": np.float64(1 / 16)}
 
 
-def prepare_dataset(name: str, folder: str | os.PathLike | None = None, download: bool = False) -> dict[str, np.ndarray]:
+def prepare_dataset(name: str, folder: str | os.PathLike | None = None,
+                    download: bool = False) -> dict[str, np.ndarray]:
     """The arrays of dataset ``name`` (one of :data:`DATASETS`)."""
     if name == "digits":
         return load_digits_dataset()
@@ -299,7 +302,8 @@ def image_shape(arrays_or_name) -> tuple[int, ...]:
     n = int(np.shape(arrays["x_train"])[1])
     fits = {shape for shape in IMAGE_SHAPES.values() if math.prod(shape) == n}
     if len(fits) != 1:
-        raise ValueError(f"cannot tell the image shape of a dataset without 'shape' or 'name' whose images have {n} pixels")
+        raise ValueError("cannot tell the image shape of a dataset without 'shape' or 'name' whose images have "
+                         f"{n} pixels")
     return fits.pop()
 
 

@@ -189,7 +189,7 @@ def read_table(path: str | os.PathLike):
 
     try:
         return pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - pandas raises many kinds (parser, unicode, empty file, OSError)
         raise ValueError(f"table {path} is unreadable ({exc}). Delete it and rerun.") from exc
 
 

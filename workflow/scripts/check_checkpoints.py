@@ -9,4 +9,4 @@ def main(sm):
                       dataset=p.dataset)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -12,4 +12,4 @@ def main(sm):
                 null_similarity=p.null_similarity, threads=sm.threads)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

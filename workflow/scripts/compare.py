@@ -9,4 +9,4 @@ def main(sm):
                 metrics=p.metrics, n_perm=p.n_perm, seed=p.seed)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -10,4 +10,4 @@ def main(sm):
     print("arrays:", {k: getattr(v, "shape", v) for k, v in arrays.items()})
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -12,4 +12,4 @@ def main(sm):
     print("mean z of valid trained models per measure:\n" + z.round(2).to_string())
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

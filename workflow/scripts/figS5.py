@@ -11,4 +11,4 @@ def main(sm):
     figures.save_figure(fig, sm.output.pdf, sm.output.png, dpi=sm.params.dpi)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

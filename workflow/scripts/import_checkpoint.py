@@ -8,4 +8,4 @@ def main(sm):
                checkpoints=sm.params.checkpoints, threads=sm.threads)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -10,4 +10,4 @@ def main(sm):
               trained=False)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -9,4 +9,4 @@ def main(sm):
                          sm.output[0], n_boot=p.n_boot, bootstrap_seed=p.bootstrap_seed)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -11,4 +11,4 @@ def main(sm):
                    device=p.device, threads=sm.threads)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -12,4 +12,4 @@ def main(sm):
           "per experiment and depth:\n" + valid.groupby(["experiment", "depth"])["q"].mean().round(4).to_string())
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

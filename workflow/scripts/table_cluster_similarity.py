@@ -7,4 +7,4 @@ def main(sm):
     cluster_similarity_table_from_files(list(sm.input.comparisons), sm.input.metrics, sm.output[0])
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

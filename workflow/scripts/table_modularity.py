@@ -7,4 +7,4 @@ def main(sm):
     modularity_table_from_files(list(sm.input.clusters), sm.input.metrics, sm.output[0])
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

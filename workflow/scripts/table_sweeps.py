@@ -10,4 +10,4 @@ def main(sm):
     print(f"{len(df)} rows: {df['sweep'].value_counts().to_dict()}")
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

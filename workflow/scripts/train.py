@@ -9,4 +9,4 @@ def main(sm):
               l1=p.l1, dropout=p.dropout, seed=p.seed, training=p.training, device=p.device, threads=sm.threads)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -10,4 +10,4 @@ def main(sm):
     print(f"{t['history']['model'].nunique()} models drawn")
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -93,7 +93,7 @@ def sweep_order(names: Iterable[str]) -> list[str]:
     return known + [s for s in names if s not in SWEEP_ORDER]
 
 
-def sweep_positions(sweeps: pd.DataFrame) -> pd.DataFrame:
+def sweep_positions(sweeps: pd.DataFrame | None) -> pd.DataFrame:
     """Sweeps table with ``pos``: the rank of ``value`` within its sweep scaled to [0, 1].
 
     A sweep with a single value sits at 0.5.  Columns returned: sweep, parameter, value,
@@ -124,7 +124,7 @@ def sweep_positions(sweeps: pd.DataFrame) -> pd.DataFrame:
         d["n_values"] = float(n)
         parts.append(d[cols])
     if not parts:
-        return sweep_positions(None)  # type: ignore[arg-type]
+        return sweep_positions(None)
     return pd.concat(parts, ignore_index=True)
 
 

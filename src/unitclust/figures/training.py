@@ -35,7 +35,8 @@ def figS1(metrics: pd.DataFrame, sweeps: pd.DataFrame) -> Figure:
         if col not in met.columns:
             met[col] = pd.Series(dtype=str)
     fig, axes, sw, order = sweep_column_grid(
-        sweeps, len(S1_METRICS), 3.3, 1.2, 12.5, "Performance and weight statistics vs regularization (all trained models)")
+        sweeps, len(S1_METRICS), 3.3, 1.2, 12.5,
+        "Performance and weight statistics vs regularization (all trained models)")
     ncols = axes.shape[1]
     trained = met[met["trained"]] if len(met) else met
     untrained = met[~met["trained"]] if len(met) else met

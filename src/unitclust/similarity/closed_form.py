@@ -202,7 +202,9 @@ def _accumulate(model, x: torch.Tensor, abs_placement: str, batch_size: int, dev
     W_out = layers[-1][0]  # (o, n_L)
     o = W_out.shape[0]
     batches = [(s, min(s + batch_size, K)) for s in range(0, K, batch_size)]
-    zeros = lambda n: torch.zeros(n, n, dtype=_DTYPE, device=device)  # noqa: E731
+
+    def zeros(n):
+        return torch.zeros(n, n, dtype=_DTYPE, device=device)
 
     # Covariance centring (eq. 1).  per_input needs the exact mean: a first pass
     # over the batches.  averaged uses a shifted one-pass formula (shift s = mean of

@@ -370,8 +370,8 @@ def _isens(job: dict, xb: torch.Tensor, z: torch.Tensor | None, pos: list) -> No
             groups.append((spatial, F.one_hot(colors, int(colors.max()) + 1).T.to(v0.dtype)))
         for group, directions in groups:
             tangents = directions.unsqueeze(1).expand(-1, b, d).reshape(-1, *v0.shape).contiguous()
-            outs = vmap(lambda t, g=group: jvp(lambda v: tuple(_flat(prefix(v)[layers[li]]) for li in g), (v0,), (t,))[1],
-                        chunk_size=chunk)(tangents)
+            outs = vmap(lambda t, g=group: jvp(lambda v: tuple(_flat(prefix(v)[layers[li]]) for li in g),
+                                               (v0,), (t,))[1], chunk_size=chunk)(tangents)
             for li, t in zip(group, outs):  # (n_directions, b, C, Q)
                 t = _gather(t, ps[li]).transpose(2, 3)  # (n_directions, b, P, C)
                 if Qs[li] > 1:  # entry i of J is the jvp of i's colour, masked to the support
@@ -390,7 +390,7 @@ def _hessian_blocks(tail, h, yb, pos, C, Q, chunk, name, per_input) -> torch.Ten
         raise ValueError(f"labels y are needed: the network after layer {name!r} is not piecewise linear, "
                          "so the loss Hessian depends on the label")
     b, one = h.shape[0], torch.ones((), dtype=h.dtype, device=h.device)
-    grad_h = lambda hh: vjp(lambda t: F.cross_entropy(tail(t), yb, reduction="sum"), hh)[1](one)[0]
+    def grad_h(hh): return vjp(lambda t: F.cross_entropy(tail(t), yb, reduction="sum"), hh)[1](one)[0]
     tangents = _one_hots(pos, b, C, Q, h)
     P = tangents.shape[0] // C
     cols = vmap(lambda t: jvp(grad_h, (h,), (t,))[1], chunk_size=chunk)(tangents.reshape(C * P, *h.shape))

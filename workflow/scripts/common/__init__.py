@@ -12,12 +12,12 @@ SRC = Path(__file__).resolve().parents[3] / "src"
 if sys.path[:1] != [str(SRC)]:
     sys.path.insert(0, str(SRC))
 
-import unitclust  # noqa: E402
+import unitclust  # noqa: E402 - only after src/ is first on sys.path
 
 if not Path(unitclust.__file__).resolve().is_relative_to(SRC):
     raise ImportError(f"this job imported unitclust from {Path(unitclust.__file__).parent}, not from this "
                       f"checkout's {SRC}; it was imported before the script's preamble ran")
 
-from unitclust.runtime import run_script as run  # noqa: E402
+from unitclust.runtime import run_script as run  # noqa: E402 - only after the check above
 
 __all__ = ["run"]
