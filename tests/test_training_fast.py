@@ -1,0 +1,106 @@
+"""The hand-written MLP training step (unitclust.fast_mlp) gives the autograd path's model.
+
+Same initialization, data order, dropout masks, loss (cross-entropy + l1*sum|W| + l2*sum W^2,
+docs/science.md §2) and Adam: the weights, histories, stopping and best epochs must agree within
+float tolerance (on this CPU they agree bit for bit).  Small data: scikit-learn's digits (64
+pixels, some always zero, as in MNIST) with a ragged last minibatch.
+"""
+import pytest
+import torch
+
+from unitclust.models import CNN, MLP, build_model
+from unitclust.training import TrainConfig, train
+
+RTOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data[:900], dtype=torch.float32) / 16
+    y = torch.tensor(d.target[:900])
+    return x[:700], y[:700], x[700:], y[700:]  # 700 = 10 minibatches of 64 + 60
+
+
+def _train_both(data, *, hidden=(32, 16), dropout=0.0, l1=1e-4, l2=1e-3, adam="fused", **cfg):
+    """Train the same seeded model with fast='off' (autograd) and fast='auto'; the two records, the two
+    final state dicts and the global RNG draws that follow each run."""
+    out = {}
+    for fast in ("off", "auto"):
+        torch.manual_seed(123)
+        m = build_model({"type": "mlp", "hidden": list(hidden)}, 64, 10, dropout, seed=3)
+        rec = train(m, *data, l1=l1, l2=l2, seed=3,
+                    cfg=TrainConfig(batch_size=64, lr=3e-3, adam=adam, fast=fast, **cfg))
+        out[fast] = (rec, {k: v.clone() for k, v in m.state_dict().items()}, torch.rand(3))
+    return out["off"], out["auto"]
+
+
+def max_rel_diff(a: dict, b: dict) -> float:
+    """Largest |a - b| of a tensor, relative to the tensor's largest |a|, over the state dict."""
+    return max(((a[k] - b[k]).abs().max() / a[k].abs().max().clamp_min(1e-30)).item() for k in a)
+
+
+def _assert_same_history(ref: dict, fast: dict):
+    assert [r["epoch"] for r in ref["history"]] == [r["epoch"] for r in fast["history"]]
+    for r, f in zip(ref["history"], fast["history"]):
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
+            assert f[key] == pytest.approx(r[key], rel=RTOL, abs=1e-9), (r["epoch"], key)
+
+
+@pytest.mark.parametrize("epochs", [1, 6])
+def test_same_weights_as_autograd_l1_l2(digits, epochs):
+    (ref, ref_state, _), (fast, fast_state, _) = _train_both(digits, max_epochs=epochs, patience=100)
+    assert ref["train_path"] == "autograd" and fast["train_path"] == "fast_mlp"
+    assert max_rel_diff(ref_state, fast_state) <= RTOL
+    _assert_same_history(ref, fast)
+
+
+def test_same_stopping_and_best_epoch(digits):
+    """Early stopping and the kept checkpoint: a run that stops on its own before max_epochs."""
+    (ref, ref_state, _), (fast, fast_state, _) = _train_both(digits, hidden=(16,), l1=1e-3, l2=1e-3,
+                                                             max_epochs=60, patience=2, lr_patience=1)
+    assert ref["epochs"] < 60
+    assert (fast["epochs"], fast["best_epoch"]) == (ref["epochs"], ref["best_epoch"])
+    assert fast["best_val_objective"] == pytest.approx(ref["best_val_objective"], rel=RTOL)
+    assert max_rel_diff(ref_state, fast_state) <= RTOL
+    _assert_same_history(ref, fast)
+
+
+def test_dropout_masks_are_nn_dropouts(digits):
+    """With dropout the masks come from the global RNG exactly as nn.Dropout draws them, so the
+    model is the same and the RNG is left in the same state."""
+    (ref, ref_state, ref_after), (fast, fast_state, fast_after) = _train_both(
+        digits, hidden=(32, 32, 16), dropout=0.4, max_epochs=3, patience=100)
+    assert fast["train_path"] == "fast_mlp"
+    assert max_rel_diff(ref_state, fast_state) <= RTOL
+    assert torch.equal(ref_after, fast_after)
+    _assert_same_history(ref, fast)
+
+
+@pytest.mark.parametrize("hidden,l1,l2,adam", [((), 0.0, 0.0, "fused"), ((24,), 1e-3, 0.0, "default"),
+                                                 ((16, 16), 0.0, 1e-3, "foreach")])
+def test_other_depths_penalties_and_adams(digits, hidden, l1, l2, adam):
+    (ref, ref_state, _), (fast, fast_state, _) = _train_both(digits, hidden=hidden, l1=l1, l2=l2, adam=adam,
+                                                             max_epochs=2, patience=100)
+    assert fast["train_path"] == "fast_mlp"
+    assert max_rel_diff(ref_state, fast_state) <= RTOL
+    _assert_same_history(ref, fast)
+
+
+def test_path_selection(digits):
+    x, y, xv, yv = digits
+    cfg = TrainConfig(batch_size=64, max_epochs=1)
+
+    class Custom(MLP):
+        pass
+
+    cnn = CNN((8, 8), [2], 3, 2, 10)
+    assert train(cnn, x, y, xv, yv, l1=0, l2=0, seed=0, cfg=cfg)["train_path"] == "autograd"
+    assert train(Custom(64, [4], 10), x, y, xv, yv, l1=0, l2=0, seed=0, cfg=cfg)["train_path"] == "autograd"
+    assert train(MLP(64, [4], 10).double(), x.double(), y, xv.double(), yv, l1=0, l2=0, seed=0,
+                 cfg=cfg)["train_path"] == "autograd"
+    assert train(MLP(64, [4], 10), x, y, xv, yv, l1=0, l2=0, seed=0, cfg=cfg)["train_path"] == "fast_mlp"
+    with pytest.raises(ValueError, match="fast"):
+        train(MLP(64, [4], 10), x, y, xv, yv, l1=0, l2=0, seed=0, cfg=TrainConfig(fast="yes"))
