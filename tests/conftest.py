@@ -1,8 +1,12 @@
-"""Suite-wide settings: one OpenMP thread, and the Slurm tests only when asked for.
+"""Suite-wide settings: one OpenMP thread, the Slurm tests only when asked for, and the slow tier.
 
 The Slurm tests install Debian's slurm-wlm and munge with apt-get and start daemons, so they run
 only with ``--run-slurm`` (or ``UNITCLUST_TEST_SLURM=1``); ``.ci/run`` asks for them.  Once asked
 for, a cluster that cannot be started is a failure, not a skip.
+
+``slow`` marks every test that is ``e2e`` or ``slurm``, uses a fixture that runs the whole workflow,
+or took over 3 s on 2 cores (``python -m pytest --durations=0``); ``python -m pytest -m "not slow"``
+is the fast tier to run while editing (README, Quick start).
 """
 import os
 
@@ -10,6 +14,22 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 SLURM_ENV = "UNITCLUST_TEST_SLURM"
+SLOW_MARKERS = ("e2e", "slurm")
+# (file, fixture) of the fixtures that run the whole workflow (a conftest.py one serves every file): every
+# test using one is slow
+SLOW_FIXTURES = {("conftest.py", "tiny"), ("test_workflow_experiments.py", "run")}
+# file::test (every case) or file::test[case]: measured over 3 s on 2 cores
+SLOW_TESTS = {
+    "test_workflow_experiments.py::test_bad_own_models_fail_before_any_job",  # 2-4 s: parses the workflow
+    "test_figures_experiments.py::test_figures_save",
+    "test_figures.py::test_degenerate_inputs_do_not_crash[no_untrained]",
+    "test_figures.py::test_figure_builds_saves_and_is_not_blank[figS3]",
+    "test_figures.py::test_figure_builds_saves_and_is_not_blank[figS4]",
+    "test_figures.py::test_empty_after_filtering",
+    "test_figures_experiments.py::test_single_model_has_no_band_or_error_bar",
+    "test_workflow_parse.py::test_paper_configs_parse_without_torch",  # 5-6 s: parses the paper's configs
+    "test_devices.py::test_two_processes_never_share_a_device",
+}
 
 
 def pytest_addoption(parser):
@@ -22,7 +42,18 @@ def pytest_configure(config):
         os.environ[SLURM_ENV] = "1"
 
 
+def is_slow(item) -> bool:
+    file = item.path.name
+    name = f"{file}::{item.name}"
+    return (any(m in item.keywords for m in SLOW_MARKERS)
+            or any(fixture in item.fixturenames and where in (file, "conftest.py") for where, fixture in SLOW_FIXTURES)
+            or name in SLOW_TESTS or name.partition("[")[0] in SLOW_TESTS)
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)
     if os.environ.get(SLURM_ENV) == "1":
         return
     skip = pytest.mark.skip(reason=f"changes the machine: run with --run-slurm or {SLURM_ENV}=1")

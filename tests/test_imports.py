@@ -5,6 +5,7 @@ read, tested or moved without the other.  This test parses the source with ``ast
 nothing, so it runs without torch) and fails with the cycle it finds.
 """
 import ast
+import functools
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -55,6 +56,7 @@ def imported_modules(path: Path, modules: set[str]) -> set[str]:
     return {m for m in found if not name.startswith(m + ".")}
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     files = sorted((SRC / PACKAGE).rglob("*.py"))
     modules = {module_name(p) for p in files}
