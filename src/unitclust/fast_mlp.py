@@ -48,6 +48,21 @@ def supports(model: nn.Module, x: torch.Tensor) -> bool:
             and all(p.dtype == torch.float32 and p.device == x.device for p in params))
 
 
+class _Rows:
+    """The per-step buffers sliced to ``n`` rows (the full minibatch, or the epoch's shorter last one),
+    and the transposed views the matrix products take, made once."""
+
+    def __init__(self, fe: FastMLPEpoch, n: int):
+        self.xb, self.yb = fe.xb[:n], fe.yb[:n]
+        self.z = [z[:n] for z in fe.z]
+        self.masks = [m[:n] for m in fe.masks]
+        self.acts = [a[:n] for a in fe.acts]
+        self.grads = [g[:n] for g in fe.grads]
+        self.grads_t = [g.t() for g in self.grads]
+        self.dacts = [d[:n] for d in fe.dacts]
+        self.inputs = [self.xb, *(self.acts if fe.p > 0 else self.z[:-1])]  # A_0 = x, A_l = H_l * M_l
+
+
 class FastMLPEpoch:
     """One training epoch of ``model`` (an :class:`MLP`) on ``x``, ``y`` with optimizer ``opt``.
 
@@ -61,6 +76,7 @@ class FastMLPEpoch:
         self.l1, self.l2, self.p = float(l1), float(l2), float(model.p)
         self.batch_size = int(batch_size)
         self.weights = [lin.weight for lin in model.linears]
+        self.weights_t = [w.t() for w in self.weights]
         self.biases = [lin.bias for lin in model.linears]
         b, dev, f32 = self.batch_size, x.device, torch.float32
         widths = [lin.out_features for lin in model.linears]
@@ -75,13 +91,26 @@ class FastMLPEpoch:
         self.wgrads = [torch.empty_like(w) for w in self.weights]
         for p in model.parameters():  # every step overwrites these; the optimizer reads them
             p.grad = torch.zeros_like(p)
-        self.one = torch.ones((), dtype=torch.float32, device=dev)
+        # the penalty's value: sum|W_l| = <W_l, sign W_l> and sum W_l^2 = <W_l, W_l>, weighted by l1, l2
+        self.flat = [(w.view(-1), s.view(-1)) for w, s in zip(self.weights, self.signs)]
+        coef = ([self.l1] * len(self.weights) if self.l1 else []) + ([self.l2] * len(self.weights) if self.l2 else [])
+        self.pen_coef = torch.tensor(coef, dtype=f32, device=dev)
+        self.pen_terms = torch.zeros(len(coef), dtype=f32, device=dev)
+        self.pen = torch.zeros((), dtype=f32, device=dev)
+        self.one = torch.ones((), dtype=f32, device=dev)
+        self._rows: dict[int, _Rows] = {}
+        self._plan = None
         self._fused = None
+        self._nll_forward = torch.ops.aten.nll_loss_forward.default
+        self._nll_backward = torch.ops.aten.nll_loss_backward.default
+        self._log_softmax_backward = torch.ops.aten._log_softmax_backward_data.out
+        self._relu_backward = torch.ops.aten.threshold_backward.grad_input
 
     # -------------------------------------------------------------- the optimizer
     def _fused_args(self):
         """The fused Adam kernel's arguments when ``opt`` is a plain ``Adam(fused=True)`` whose state
-        exists (after its first ``step()``); ``None`` otherwise (then ``opt.step()`` is called)."""
+        exists (after its first ``step()``); ``None`` otherwise (then ``opt.step()`` is called).  The
+        per-parameter step counters become views of one tensor, advanced by one operation."""
         opt = self.opt
         if not (isinstance(opt, torch.optim.Adam) and hasattr(torch, "_fused_adam_")
                 and len(opt.param_groups) == 1):
@@ -91,11 +120,14 @@ class FastMLPEpoch:
                 or g.get("decoupled_weight_decay") or torch.is_tensor(g["lr"]) or torch.is_tensor(g["betas"][0]):
             return None
         params = g["params"]
-        if any(p not in opt.state or "exp_avg" not in opt.state[p] for p in params):
+        if any(p not in opt.state or "exp_avg" not in opt.state[p] or opt.state[p]["step"].ndim for p in params):
             return None
         st = [opt.state[p] for p in params]
+        steps = torch.stack([s["step"] for s in st])
+        for i, s in enumerate(st):
+            s["step"] = steps[i]
         return (params, [p.grad for p in params], [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st],
-                [s["step"] for s in st]), g
+                [s["step"] for s in st], steps), g
 
     def _step(self):
         if self._fused is None:
@@ -105,83 +137,88 @@ class FastMLPEpoch:
         if self._fused is False:
             self.opt.step()
             return
-        (params, grads, m, v, steps), g = self._fused
-        torch._foreach_add_(steps, 1)
+        (params, grads, m, v, steps, all_steps), g = self._fused
+        all_steps.add_(1)
         torch._fused_adam_(params, grads, m, v, [], steps, amsgrad=False, lr=g["lr"], beta1=g["betas"][0],
                            beta2=g["betas"][1], weight_decay=g["weight_decay"], eps=g["eps"], maximize=False,
                            grad_scale=None, found_inf=None)
 
     # -------------------------------------------------------------- one epoch
+    def _epoch_plan(self, n_total: int):
+        """Per minibatch: its start, its rows, its slot of the epoch's objectives and of the predictions."""
+        if self._plan is None or self._plan[0] != n_total:
+            starts = list(range(0, n_total, self.batch_size))
+            sizes = [min(self.batch_size, n_total - i) for i in starts]
+            dev = self.x.device
+            losses = torch.zeros(len(starts), dtype=torch.float32, device=dev)
+            preds = torch.zeros(n_total, dtype=torch.int64, device=dev)
+            for n in set(sizes):
+                self._rows.setdefault(n, _Rows(self, n))
+            steps = [(i, n, self._rows[n], losses[k], preds[i:i + n]) for k, (i, n) in enumerate(zip(starts, sizes))]
+            self._plan = (n_total, steps, losses, torch.tensor(sizes, dtype=torch.float32, device=dev), preds)
+        return self._plan[1:]
+
     @torch.no_grad()
     def run(self, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        dev = self.x.device
-        loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
-        correct = torch.zeros((), dtype=torch.int64, device=dev)
-        loss = torch.zeros((), device=dev)
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            loss = self._minibatch(idx)
-            loss_sum += loss * len(idx)
-            correct += (self.z[-1][:len(idx)].argmax(1) == self.yb[:len(idx)]).sum()
-        return loss_sum, correct, loss
+        steps, losses, sizes, preds = self._epoch_plan(len(order))
+        for i, n, rows, loss, pred in steps:
+            self._minibatch(order[i:i + n], rows, loss, pred)
+        # as the autograd path: sum over minibatches of (float32 objective x rows), accumulated in float64
+        loss_sum = (losses * sizes).double().sum()
+        correct = (preds == self.y.index_select(0, order)).sum()
+        return loss_sum, correct, losses[-1]
 
-    def _minibatch(self, idx: torch.Tensor) -> torch.Tensor:
-        n, last = len(idx), len(self.weights) - 1
-        xb, yb = self.xb[:n], self.yb[:n]
-        torch.index_select(self.x, 0, idx, out=xb)
-        torch.index_select(self.y, 0, idx, out=yb)
+    def _minibatch(self, idx: torch.Tensor, r: _Rows, loss: torch.Tensor, pred: torch.Tensor) -> None:
+        last = len(self.weights) - 1
+        torch.index_select(self.x, 0, idx, out=r.xb)
+        torch.index_select(self.y, 0, idx, out=r.yb)
         # forward
-        a, inputs = xb, []
-        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            inputs.append(a)
-            z = self.z[l][:n]
-            torch.addmm(b, a, w.t(), out=z)
-            if l < last:
-                z.relu_()
-                if self.p > 0:  # nn.Dropout's draw: bernoulli(1 - p) of the activity's shape, / (1 - p)
-                    mask = self.masks[l][:n]
-                    mask.bernoulli_(1 - self.p).div_(1 - self.p)
-                    a = torch.mul(z, mask, out=self.acts[l][:n])
-                else:
-                    a = z
-        logits = self.z[last][:n]
+        for layer in range(last):
+            z = torch.addmm(self.biases[layer], r.inputs[layer], self.weights_t[layer], out=r.z[layer]).relu_()
+            if self.p > 0:  # nn.Dropout's draw: bernoulli(1 - p) of the activity's shape, / (1 - p)
+                mask = r.masks[layer].bernoulli_(1 - self.p).div_(1 - self.p)
+                torch.mul(z, mask, out=r.acts[layer])
+        logits = torch.addmm(self.biases[last], r.inputs[last], self.weights_t[last], out=r.z[last])
         logp = torch.log_softmax(logits, 1)
-        ce, total_weight = torch.ops.aten.nll_loss_forward(logp, yb, None, 1, -100)  # mean reduction
-        loss = ce + self._penalty_and_signs()
+        ce, total_weight = self._nll_forward(logp, r.yb, None, 1, -100)  # mean reduction
+        if self.pen_terms.numel():
+            torch.add(ce, self._penalty_and_signs(), out=loss)
+        else:
+            loss.copy_(ce)
+        torch.argmax(logits, 1, out=pred)
         # backward: dCE/dlogits as autograd computes it
-        g = torch.ops.aten.nll_loss_backward(self.one, logp, yb, None, 1, -100, total_weight)
-        torch.ops.aten._log_softmax_backward_data.out(g, logp, 1, torch.float32, out=self.grads[last][:n])
-        for l in range(last, -1, -1):
-            w, gz = self.weights[l], self.grads[l][:n]
-            gw = w.grad
-            if self.l2:
+        g = self._nll_backward(self.one, logp, r.yb, None, 1, -100, total_weight)
+        self._log_softmax_backward(g, logp, 1, torch.float32, out=r.grads[last])
+        for layer in range(last, -1, -1):
+            w, gw = self.weights[layer], self.weights[layer].grad
+            if self.l2:  # the penalty's gradient first, then the product, in autograd's order
                 torch.mul(w, 2 * self.l2, out=gw)
                 if self.l1:
-                    gw.add_(self.signs[l], alpha=self.l1)
+                    gw.add_(self.signs[layer], alpha=self.l1)
             elif self.l1:
-                torch.mul(self.signs[l], self.l1, out=gw)
+                torch.mul(self.signs[layer], self.l1, out=gw)
             else:
                 gw.zero_()
-            gw.add_(torch.mm(gz.t(), inputs[l], out=self.wgrads[l]))  # as autograd: (penalty grads) + product
-            torch.sum(gz, 0, out=self.biases[l].grad)
-            if l > 0:  # dL/dZ_{l-1} = (G_l W_l) * mask * [H > 0]
-                da = torch.mm(gz, w, out=self.dacts[l - 1][:n])
+            gw.add_(torch.mm(r.grads_t[layer], r.inputs[layer], out=self.wgrads[layer]))
+            torch.sum(r.grads[layer], 0, out=self.biases[layer].grad)
+            if layer > 0:  # dL/dZ_{l-1} = (G_l W_l) * mask * [H > 0]
+                da = torch.mm(r.grads[layer], w, out=r.dacts[layer - 1])
                 if self.p > 0:
-                    da.mul_(self.masks[l - 1][:n])
-                torch.ops.aten.threshold_backward.grad_input(da, self.z[l - 1][:n], 0, grad_input=self.grads[l - 1][:n])
+                    da.mul_(r.masks[layer - 1])
+                self._relu_backward(da, r.z[layer - 1], 0, grad_input=r.grads[layer - 1])
         self._step()
-        return loss
 
-    def _penalty_and_signs(self) -> torch.Tensor | float:
+    def _penalty_and_signs(self) -> torch.Tensor:
         """l1 * sum|W| + l2 * sum W^2 at the current weights (docs/science.md §2); fills ``self.signs``
         with sign(W) for the L1 gradient."""
-        total = 0.0
+        k = 0
         if self.l1:
-            abs_sum = 0.0
-            for w, s in zip(self.weights, self.signs):
+            for w, s in self.flat:
                 torch.sign(w, out=s)
-                abs_sum = abs_sum + torch.dot(w.view(-1), s.view(-1))
-            total = total + self.l1 * abs_sum
+                torch.dot(w, s, out=self.pen_terms[k])
+                k += 1
         if self.l2:
-            total = total + self.l2 * sum(torch.dot(w.view(-1), w.view(-1)) for w in self.weights)
-        return total
+            for w, _ in self.flat:
+                torch.dot(w, w, out=self.pen_terms[k])
+                k += 1
+        return torch.dot(self.pen_terms, self.pen_coef, out=self.pen)
