@@ -69,9 +69,19 @@ def test_same_stopping_and_best_epoch(digits):
     _assert_same_history(ref, fast)
 
 
-def test_dropout_masks_are_nn_dropouts(digits):
-    """With dropout the masks come from the global RNG exactly as nn.Dropout draws them, so the
-    model is the same and the RNG is left in the same state."""
+@pytest.mark.parametrize("uniforms", [True, False])
+def test_dropout_masks_are_nn_dropouts(digits, uniforms, monkeypatch):
+    """With dropout the masks come from the global RNG exactly as nn.Dropout draws them (as uniforms
+    where that is the same draw, else by bernoulli_), so the model is the same and the RNG is left in
+    the same state."""
+    from unitclust import fast_mlp
+
+    if uniforms:  # the probe (True with torch's own CPU kernel) leaves the global RNG as it was
+        state = torch.random.get_rng_state()
+        fast_mlp.uniform_masks_match(0.6, (64, 32))
+        assert torch.equal(torch.random.get_rng_state(), state)
+    else:
+        monkeypatch.setattr(fast_mlp, "uniform_masks_match", lambda keep, shape: False)
     (ref, ref_state, ref_after), (fast, fast_state, fast_after) = _train_both(
         digits, hidden=(32, 32, 16), dropout=0.4, max_epochs=3, patience=100)
     assert fast["train_path"] == "fast_mlp"
