@@ -1,10 +1,27 @@
-"""Seconds per training epoch as training really runs: early vs late epochs, ours vs the previous code path.
+"""Seconds per training epoch as training really runs: the per-step code paths against a textbook loop
+and the matrix products' limit; early vs late epochs under the earlier autograd variants.
 
-Trains the paper's 784-64-64-10 net with the product's own ``unitclust.training.train`` for
-``--epochs`` (40) epochs on one thread (early stopping off, everything else the protocol), on
-real MNIST when ``data/mnist`` holds the four IDX files and otherwise on synthetic data of
-MNIST's shape and sparsity.  For each of the paper's regularization settings it times the same
-model (seed 0) under each code path:
+Trains the paper's 784-64-64-10 net (batch 200, 1 thread) on real MNIST when ``data/mnist`` holds
+the four IDX files and otherwise on synthetic data of MNIST's shape and sparsity.
+
+Section ``paths`` (issue 22): for each setting, in one run, interleaved over ``--repeats`` rounds
+of ``--path-epochs`` epochs each (the median s/epoch is reported, so that other jobs on a shared
+machine touch every variant alike):
+
+* ``textbook``: what a user would write: ``DataLoader(TensorDataset, shuffle=True)``, autograd on
+  cross-entropy + penalty, ``torch.optim.Adam()``, a validation pass per epoch;
+* ``autograd``: ``unitclust.training.train`` with ``fast="off"`` (the code path before issue 22:
+  autograd, fused Adam, minibatches sliced from whole tensors);
+* ``fast_mlp``: ``unitclust.training.train`` as every job now runs it (``unitclust.fast_mlp``);
+* ``sgemm limit``: the forward and backward matrix products of one 200-row step of the same
+  shapes (3 forward ``addmm``, 3 weight-gradient and 2 input-gradient ``mm``), timed alone
+  (best of several), times the steps per epoch: what the epoch would take if it did nothing else.
+
+It prints s/epoch, the ratios against ``fast_mlp``, the limit's share of ``fast_mlp``'s time, and
+the largest difference between the ``autograd`` and ``fast_mlp`` weights (same seed, same data).
+
+Section ``subnormal`` (the earlier measurement): ``--epochs`` (40) epochs, early stopping off, of
+the autograd path under each variant, the same model (seed 0) each time:
 
 * ``previous``: subnormal floats left to the CPU (its default), ``torch.optim.Adam`` default;
 * ``flush``: ``torch.set_flush_denormal(True)`` (what every job now does), Adam default;
@@ -13,20 +30,24 @@ model (seed 0) under each code path:
 It prints seconds per epoch over the first and last 4 epochs, the late/early ratio, the
 speed-up against ``previous`` (mean s/epoch over all epochs), and the test accuracy (the code paths must agree).
 
-    python benchmarks/train.py [--epochs 40] [--settings l2=1e-5 l2=3.16e-3 dropout=0.5]
+    python benchmarks/train.py [--sections paths subnormal] [--path-epochs 3 --repeats 3]
+                               [--epochs 40] [--settings l2=1e-5 l2=3.16e-3 dropout=0.5]
 """
 import argparse
+import math
 import statistics
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from unitclust.data import DataUnavailableError, load_idx_dataset, to_tensors, train_val_split
 from unitclust.models import build_model
-from unitclust.training import TrainConfig, evaluate, train
+from unitclust.training import TrainConfig, evaluate, penalty, train
 
-PATHS = {  # name: (flush subnormals to zero, Adam implementation)
+PATHS = {  # name: (flush subnormals to zero, Adam implementation); all on the autograd path
     "previous": (False, "default"),
     "flush": (True, "default"),
     "flush+foreach": (True, "foreach"),
@@ -64,7 +85,7 @@ def run(arrays, setting, path, epochs):
     x, y = to_tensors(arrays, "train")
     tr, va = train_val_split(len(x), 0, 0.1)
     model = build_model({"type": "mlp", "hidden": [64, 64]}, 784, 10, setting["dropout"], seed=0)
-    cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, adam=adam)
+    cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, adam=adam, fast="off")
     record = train(model, x[tr], y[tr], x[va], y[va], l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg)
     seconds = [h["seconds"] for h in record["history"]]
     _, test_acc = evaluate(model, *to_tensors(arrays, "test"))
@@ -72,16 +93,111 @@ def run(arrays, setting, path, epochs):
     return statistics.mean(seconds[:WINDOW]), statistics.mean(seconds[-WINDOW:]), statistics.mean(seconds), test_acc
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--settings", nargs="+", default=["l2=1e-5", "l2=3.16e-3", "dropout=0.5"])
-    ap.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
-    ap.add_argument("--data", type=Path, default=Path("data/mnist"))
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    arrays, source = mnist_or_synthetic(args.data)
-    print(f"{source}; 784-64-64-10, batch 200, {args.epochs} epochs, 1 thread; "
+# ------------------------------------------------------------------ section "paths"
+def textbook_epochs(model, x_tr, y_tr, x_val, y_val, setting, epochs, seed):
+    """The loop a user would write (DataLoader, autograd, torch.optim.Adam); seconds per epoch."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(seed)
+    loader = DataLoader(TensorDataset(x_tr, y_tr), batch_size=200, shuffle=True)
+    val_loader = DataLoader(TensorDataset(x_val, y_val), batch_size=1000)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    seconds = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        model.train()
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb) + penalty(model, setting["l1"], setting["l2"])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            val = sum(F.cross_entropy(model(xb), yb, reduction="sum").item() for xb, yb in val_loader)
+        assert math.isfinite(val)
+        seconds.append(time.perf_counter() - t0)
+    return seconds
+
+
+def sgemm_limit(batch=200, widths=(784, 64, 64, 10), reps=100):
+    """Seconds of the matrix products of one training step (forward addmm per layer; backward the
+    weight gradient per layer and the input gradient of every layer but the first), best of 3, and
+    the step's GFLOP."""
+    g = torch.Generator().manual_seed(0)
+    acts = [torch.rand(batch, w, generator=g) for w in widths]
+    ws = [torch.randn(b, a, generator=g) for a, b in zip(widths[:-1], widths[1:])]
+    bs = [torch.randn(b, generator=g) for b in widths[1:]]
+    outs = [torch.empty(batch, b) for b in widths[1:]]
+    gws = [torch.empty_like(w) for w in ws]
+    das = [torch.empty_like(a) for a in acts]  # input gradients (the activities stay as drawn)
+
+    def step():
+        for a, w, b, o in zip(acts, ws, bs, outs):
+            torch.addmm(b, a, w.t(), out=o)
+        for layer in range(len(ws) - 1, -1, -1):
+            torch.mm(outs[layer].t(), acts[layer], out=gws[layer])
+            if layer > 0:
+                torch.mm(outs[layer], ws[layer], out=das[layer])
+
+    flop = sum(2 * batch * a * b * (3 if i > 0 else 2) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
+    for _ in range(20):
+        step()
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            step()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best, flop / 1e9
+
+
+def compare_paths(arrays, setting, epochs, repeats):
+    """Median s/epoch of textbook, autograd and fast_mlp, interleaved over ``repeats`` rounds, and the
+    best sgemm step time of the rounds; the largest weight difference between autograd and fast_mlp
+    and their test accuracies."""
+    torch.set_flush_denormal(True)
+    x, y = to_tensors(arrays, "train")
+    tr, va = train_val_split(len(x), 0, 0.1)
+    x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[va], y[va]
+    seconds = {"textbook": [], "autograd": [], "fast_mlp": []}
+    states, acc, step_s = {}, {}, math.inf
+    for _ in range(repeats):
+        step_s = min(step_s, sgemm_limit()[0])
+        for name in seconds:
+            model = build_model({"type": "mlp", "hidden": [64, 64]}, 784, 10, setting["dropout"], seed=0)
+            if name == "textbook":
+                seconds[name] += textbook_epochs(model, x_tr, y_tr, x_val, y_val, setting, epochs, seed=0)
+                continue
+            cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, fast="off" if name == "autograd" else "auto")
+            record = train(model, x_tr, y_tr, x_val, y_val, l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg)
+            assert record["train_path"] == name, record["train_path"]
+            seconds[name] += [h["seconds"] for h in record["history"]]
+            states[name] = model.state_dict()
+            acc[name] = evaluate(model, *to_tensors(arrays, "test"))[1]
+    torch.set_flush_denormal(False)
+    diff = max((states["autograd"][k] - states["fast_mlp"][k]).abs().max().item() for k in states["autograd"])
+    return {k: statistics.median(v) for k, v in seconds.items()}, step_s, diff, acc
+
+
+def section_paths(arrays, args):
+    steps = math.ceil(len(arrays["y_train"]) * 0.9 / 200)
+    gflop = sgemm_limit(reps=1)[1]
+    print(f"\n[paths] median s/epoch over {args.repeats} interleaved rounds of {args.path_epochs} epochs; "
+          f"limit = the {gflop * 1e3:.0f} MFLOP of matrix products of one step, timed alone (best of the rounds), "
+          f"x {steps} steps")
+    print(f"{'setting':<14} {'textbook':>9} {'autograd':>9} {'fast_mlp':>9} {'limit':>7} {'GFLOP/s':>7} "
+          f"{'textbook/fast':>13} {'autograd/fast':>13} {'limit/fast':>10} {'max |dW|':>9} {'test acc':>15}")
+    for text in args.settings:
+        s, step_s, diff, acc = compare_paths(arrays, parse_setting(text), args.path_epochs, args.repeats)
+        limit = step_s * steps
+        print(f"{text:<14} {s['textbook']:9.3f} {s['autograd']:9.3f} {s['fast_mlp']:9.3f} {limit:7.3f} "
+              f"{gflop / step_s:7.0f} {s['textbook'] / s['fast_mlp']:12.2f}x {s['autograd'] / s['fast_mlp']:12.2f}x "
+              f"{limit / s['fast_mlp']:9.0%} {diff:9.2g} {acc['autograd']:7.4f}/{acc['fast_mlp']:.4f}", flush=True)
+
+
+# ------------------------------------------------------------------ section "subnormal"
+def section_subnormal(arrays, args):
+    print(f"\n[subnormal] autograd path, {args.epochs} epochs; "
           f"s/epoch over epochs 1-{WINDOW} (early) and the last {WINDOW} (late)")
     print(f"{'setting':<14} {'code path':<14} {'early':>7} {'late':>7} {'late/early':>10} "
           f"{'vs previous':>11} {'test acc':>8}")
@@ -94,6 +210,25 @@ def main():
             speedup = f"{base / mean:10.2f}x" if base else f"{'':>11}"
             print(f"{text:<14} {path:<14} {early:7.3f} {late:7.3f} {late / early:9.2f}x {speedup} {acc:8.4f}",
                   flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sections", nargs="+", default=["paths", "subnormal"], choices=["paths", "subnormal"])
+    ap.add_argument("--path-epochs", type=int, default=3, help="epochs per variant and round (section paths)")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds (section paths)")
+    ap.add_argument("--epochs", type=int, default=40, help="epochs per variant (section subnormal)")
+    ap.add_argument("--settings", nargs="+", default=["l2=1e-5", "l2=3.16e-3", "dropout=0.5"])
+    ap.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
+    ap.add_argument("--data", type=Path, default=Path("data/mnist"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    arrays, source = mnist_or_synthetic(args.data)
+    print(f"{source}; 784-64-64-10, batch 200, 1 thread, {time.strftime('%Y-%m-%d %H:%M')}")
+    if "paths" in args.sections:
+        section_paths(arrays, args)
+    if "subnormal" in args.sections:
+        section_subnormal(arrays, args)
 
 
 if __name__ == "__main__":
