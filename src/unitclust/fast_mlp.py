@@ -79,6 +79,7 @@ class _Rows:
         self.grads_t = [g.t() for g in self.grads]
         self.dacts = [d[:n] for d in fe.dacts]
         self.inputs = [self.xb, *(self.acts if fe.p > 0 else self.z[:-1])]  # A_0 = x, A_l = H_l * M_l
+        self.total_weight = torch.tensor(float(n), device=fe.x.device)  # nll_loss's divisor (no ignored labels)
 
 
 class FastMLPEpoch:
@@ -118,14 +119,15 @@ class FastMLPEpoch:
         coef = ([self.l1] * len(self.weights) if self.l1 else []) + ([self.l2] * len(self.weights) if self.l2 else [])
         self.pen_coef = torch.tensor(coef, dtype=f32, device=dev)
         self.pen_terms = torch.zeros(len(coef), dtype=f32, device=dev)
+        self.pen_slots = list(self.pen_terms)
+        self.two_l2 = torch.tensor(2 * self.l2, dtype=f32, device=dev)  # float32(2 l2) = 2 float32(l2), as autograd's
+        self.l1_t = torch.tensor(self.l1, dtype=f32, device=dev)
         self.pen = torch.zeros((), dtype=f32, device=dev)
         self.one = torch.ones((), dtype=f32, device=dev)
         self._rows: dict[int, _Rows] = {}
         self._plan = None
         self._fused = None
-        self._nll_forward = torch.ops.aten.nll_loss_forward.default
         self._nll_backward = torch.ops.aten.nll_loss_backward.default
-        self._log_softmax_backward = torch.ops.aten._log_softmax_backward_data.out
         self._relu_backward = torch.ops.aten.threshold_backward.grad_input
 
     # -------------------------------------------------------------- the optimizer
@@ -206,23 +208,23 @@ class FastMLPEpoch:
                 torch.mul(z, r.masks[layer].div_(1 - self.p), out=r.acts[layer])
         logits = torch.addmm(self.biases[last], r.inputs[last], self.weights_t[last], out=r.z[last])
         logp = torch.log_softmax(logits, 1)
-        ce, total_weight = self._nll_forward(logp, r.yb, None, 1, -100)  # mean reduction
+        ce = torch._C._nn.nll_loss(logp, r.yb, None, 1, -100)  # mean reduction
         if self.pen_terms.numel():
             torch.add(ce, self._penalty_and_signs(), out=loss)
         else:
             loss.copy_(ce)
         torch.argmax(logits, 1, out=pred)
         # backward: dCE/dlogits as autograd computes it
-        g = self._nll_backward(self.one, logp, r.yb, None, 1, -100, total_weight)
-        self._log_softmax_backward(g, logp, 1, torch.float32, out=r.grads[last])
+        g = self._nll_backward(self.one, logp, r.yb, None, 1, -100, r.total_weight)
+        torch._log_softmax_backward_data(g, logp, 1, torch.float32, out=r.grads[last])
         for layer in range(last, -1, -1):
             w, gw = self.weights[layer], self.weights[layer].grad
             if self.l2:  # the penalty's gradient first, then the product, in autograd's order
-                torch.mul(w, 2 * self.l2, out=gw)
+                torch.mul(w, self.two_l2, out=gw)
                 if self.l1:
                     gw.add_(self.signs[layer], alpha=self.l1)
             elif self.l1:
-                torch.mul(self.signs[layer], self.l1, out=gw)
+                torch.mul(self.signs[layer], self.l1_t, out=gw)
             else:
                 gw.zero_()
             gw.add_(torch.mm(r.grads_t[layer], r.inputs[layer], out=self.wgrads[layer]))
@@ -241,10 +243,10 @@ class FastMLPEpoch:
         if self.l1:
             for w, s in self.flat:
                 torch.sign(w, out=s)
-                torch.dot(w, s, out=self.pen_terms[k])
+                torch.dot(w, s, out=self.pen_slots[k])
                 k += 1
         if self.l2:
             for w, _ in self.flat:
-                torch.dot(w, w, out=self.pen_terms[k])
+                torch.dot(w, w, out=self.pen_slots[k])
                 k += 1
         return torch.dot(self.pen_terms, self.pen_coef, out=self.pen)
