@@ -113,5 +113,8 @@ def test_path_selection(digits):
     assert train(MLP(64, [4], 10).double(), x.double(), y, xv.double(), yv, l1=0, l2=0, seed=0,
                  cfg=cfg)["train_path"] == "autograd"
     assert train(MLP(64, [4], 10), x, y, xv, yv, l1=0, l2=0, seed=0, cfg=cfg)["train_path"] == "fast_mlp"
+    from unitclust.fast_mlp import supports
+
+    assert supports(MLP(64, [4], 10), x) and not supports(MLP(64, [4], 10).to("meta"), x.to("meta"))  # CPU only
     with pytest.raises(ValueError, match="fast"):
         train(MLP(64, [4], 10), x, y, xv, yv, l1=0, l2=0, seed=0, cfg=TrainConfig(fast="yes"))

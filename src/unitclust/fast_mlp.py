@@ -39,13 +39,14 @@ from .models import MLP
 
 
 def supports(model: nn.Module, x: torch.Tensor) -> bool:
-    """Whether :class:`FastMLPEpoch` can train ``model`` on inputs ``x``: exactly the paper's
+    """Whether :class:`FastMLPEpoch` trains ``model`` on inputs ``x``: exactly the paper's
     :class:`MLP` (not a subclass, which may change ``forward``), float32 parameters and 2-D
-    float32 inputs on the parameters' device."""
+    float32 inputs, all on the CPU (on a GPU ``nn.Dropout`` draws its masks with a fused kernel
+    of its own, and the path is not tested there: GPU jobs keep autograd)."""
     if type(model) is not MLP:
         return False
     params = list(model.parameters())
-    return (x.ndim == 2 and x.dtype == torch.float32 and x.shape[1] == model.in_dim
+    return (x.ndim == 2 and x.dtype == torch.float32 and x.shape[1] == model.in_dim and x.device.type == "cpu"
             and all(p.dtype == torch.float32 and p.device == x.device for p in params))
 
 
