@@ -119,10 +119,10 @@ def textbook_epochs(model, x_tr, y_tr, x_val, y_val, setting, epochs, seed):
     return seconds
 
 
-def sgemm_limit(batch=200, widths=(784, 64, 64, 10), reps=100):
+def sgemm_limit(batch=200, widths=(784, 64, 64, 10), reps=100, clock=time.perf_counter):
     """Seconds of the matrix products of one training step (forward addmm per layer; backward the
     weight gradient per layer and the input gradient of every layer but the first), best of 3, and
-    the step's GFLOP."""
+    the step's GFLOP; ``clock`` is wall time or ``time.process_time`` (CPU time of this process)."""
     g = torch.Generator().manual_seed(0)
     acts = [torch.rand(batch, w, generator=g) for w in widths]
     ws = [torch.randn(b, a, generator=g) for a, b in zip(widths[:-1], widths[1:])]
@@ -144,55 +144,65 @@ def sgemm_limit(batch=200, widths=(784, 64, 64, 10), reps=100):
         step()
     best = math.inf
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(reps):
             step()
-        best = min(best, (time.perf_counter() - t0) / reps)
+        best = min(best, (clock() - t0) / reps)
     return best, flop / 1e9
 
 
 def compare_paths(arrays, setting, epochs, repeats):
     """Median s/epoch of textbook, autograd and fast_mlp, interleaved over ``repeats`` rounds, and the
-    best sgemm step time of the rounds; the largest weight difference between autograd and fast_mlp
+    best sgemm step time of the rounds, in wall time and in this process's CPU time (what other jobs
+    on a shared machine disturb less); the largest weight difference between autograd and fast_mlp
     and their test accuracies."""
     torch.set_flush_denormal(True)
     x, y = to_tensors(arrays, "train")
     tr, va = train_val_split(len(x), 0, 0.1)
     x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[va], y[va]
     seconds = {"textbook": [], "autograd": [], "fast_mlp": []}
-    states, acc, step_s = {}, {}, math.inf
+    cpu = {name: [] for name in seconds}
+    states, acc, step_s, step_cpu = {}, {}, math.inf, math.inf
     for _ in range(repeats):
         step_s = min(step_s, sgemm_limit()[0])
+        step_cpu = min(step_cpu, sgemm_limit(clock=time.process_time)[0])
         for name in seconds:
             model = build_model({"type": "mlp", "hidden": [64, 64]}, 784, 10, setting["dropout"], seed=0)
+            c0 = time.process_time()
             if name == "textbook":
                 seconds[name] += textbook_epochs(model, x_tr, y_tr, x_val, y_val, setting, epochs, seed=0)
-                continue
-            cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, fast="off" if name == "autograd" else "auto")
-            record = train(model, x_tr, y_tr, x_val, y_val, l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg)
-            assert record["train_path"] == name, record["train_path"]
-            seconds[name] += [h["seconds"] for h in record["history"]]
-            states[name] = model.state_dict()
-            acc[name] = evaluate(model, *to_tensors(arrays, "test"))[1]
+            else:
+                cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, fast="off" if name == "autograd" else "auto")
+                record = train(model, x_tr, y_tr, x_val, y_val, l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg)
+                assert record["train_path"] == name, record["train_path"]
+                seconds[name] += [h["seconds"] for h in record["history"]]
+                states[name] = model.state_dict()
+                acc[name] = evaluate(model, *to_tensors(arrays, "test"))[1]
+            cpu[name].append((time.process_time() - c0) / epochs)
     torch.set_flush_denormal(False)
     diff = max((states["autograd"][k] - states["fast_mlp"][k]).abs().max().item() for k in states["autograd"])
-    return {k: statistics.median(v) for k, v in seconds.items()}, step_s, diff, acc
+    wall = {k: statistics.median(v) for k, v in seconds.items()}
+    return wall, step_s, {k: statistics.median(v) for k, v in cpu.items()}, step_cpu, diff, acc
 
 
 def section_paths(arrays, args):
     steps = math.ceil(len(arrays["y_train"]) * 0.9 / 200)
     gflop = sgemm_limit(reps=1)[1]
-    print(f"\n[paths] median s/epoch over {args.repeats} interleaved rounds of {args.path_epochs} epochs; "
+    print(f"\n[paths] median s/epoch over {args.repeats} interleaved rounds of {args.path_epochs} epochs (wall: "
+          f"the epochs' own times; cpu: this process's CPU time per epoch, first validation and setup included); "
           f"limit = the {gflop * 1e3:.0f} MFLOP of matrix products of one step, timed alone (best of the rounds), "
           f"x {steps} steps")
-    print(f"{'setting':<14} {'textbook':>9} {'autograd':>9} {'fast_mlp':>9} {'limit':>7} {'GFLOP/s':>7} "
+    print(f"{'setting':<14} {'clock':<5} {'textbook':>9} {'autograd':>9} {'fast_mlp':>9} {'limit':>7} {'GFLOP/s':>7} "
           f"{'textbook/fast':>13} {'autograd/fast':>13} {'limit/fast':>10} {'max |dW|':>9} {'test acc':>15}")
     for text in args.settings:
-        s, step_s, diff, acc = compare_paths(arrays, parse_setting(text), args.path_epochs, args.repeats)
-        limit = step_s * steps
-        print(f"{text:<14} {s['textbook']:9.3f} {s['autograd']:9.3f} {s['fast_mlp']:9.3f} {limit:7.3f} "
-              f"{gflop / step_s:7.0f} {s['textbook'] / s['fast_mlp']:12.2f}x {s['autograd'] / s['fast_mlp']:12.2f}x "
-              f"{limit / s['fast_mlp']:9.0%} {diff:9.2g} {acc['autograd']:7.4f}/{acc['fast_mlp']:.4f}", flush=True)
+        wall, step_s, cpu, step_cpu, diff, acc = compare_paths(arrays, parse_setting(text), args.path_epochs,
+                                                                args.repeats)
+        for clock, s, step in (("wall", wall, step_s), ("cpu", cpu, step_cpu)):
+            limit = step * steps
+            print(f"{text:<14} {clock:<5} {s['textbook']:9.3f} {s['autograd']:9.3f} {s['fast_mlp']:9.3f} "
+                  f"{limit:7.3f} {gflop / step:7.0f} {s['textbook'] / s['fast_mlp']:12.2f}x "
+                  f"{s['autograd'] / s['fast_mlp']:12.2f}x {limit / s['fast_mlp']:9.0%} {diff:9.2g} "
+                  f"{acc['autograd']:7.4f}/{acc['fast_mlp']:.4f}", flush=True)
 
 
 # ------------------------------------------------------------------ section "subnormal"
