@@ -28,6 +28,7 @@ SLOW_TESTS = {
     "test_figures.py::test_empty_after_filtering",
     "test_figures_experiments.py::test_single_model_has_no_band_or_error_bar",
     "test_workflow_parse.py::test_paper_configs_parse_without_torch",  # 5-6 s: parses the paper's configs
+    "test_envs.py::test_every_rule_with_a_script_has_an_env",  # 3-4 s: parses the workflow
     "test_devices.py::test_two_processes_never_share_a_device",
 }
 

@@ -8,6 +8,7 @@ import ast
 import functools
 import json
 import re
+import subprocess
 import sys
 import tomllib
 from importlib import metadata
@@ -48,17 +49,29 @@ def env_packages(env: str) -> dict[str, str]:
     return out
 
 
+# Prints {rule: [env file, script file]} of the workflow's rules with a script, as Snakemake reads them
+# (with config.yaml): figures.smk makes its rules with a template, so the rule files do not name them.
+RULE_ENVS = """
+import json
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    rules = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                         snakefile=Path("Snakefile"))._workflow.rules
+    print(json.dumps({r.name: [r.conda_env and Path(str(r.conda_env)).name, Path(r.script).name]
+                      for r in rules if r.script}))
+"""
+
+
+@functools.cache
 def rule_envs() -> dict[str, tuple[str, str]]:
-    """rule name -> (env file, script file), read from the rule files."""
-    out = {}
-    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            name = block.split(":", 1)[0].strip()
-            env = re.search(r'conda:\s*\n\s*"\.\./\.\./envs/([\w.]+)"', block)
-            script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block)
-            if script:
-                assert env, f"rule {name} has a script but no conda env"
-                out[name] = (env.group(1), script.group(1))
+    """rule name -> (env file, script file)."""
+    proc = subprocess.run([sys.executable, "-c", RULE_ENVS], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = {name: tuple(v) for name, v in json.loads(proc.stdout.splitlines()[-1]).items()}
+    for name, (env, _) in out.items():
+        assert env, f"rule {name} has a script but no conda env"
     return out
 
 

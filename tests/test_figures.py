@@ -210,6 +210,12 @@ def test_fig4_matrix_order_and_separator(tables):
                for line in ax.get_lines())
 
 
+def test_by_layer_refuses_an_unknown_quantity(tables):
+    """Figs. S3 and S4 are by_layer of q and n_clusters (one script, params.quantity); nothing else."""
+    with pytest.raises(ValueError, match="no by-layer figure of 'z'; quantities: q, n_clusters"):
+        figures.by_layer(tables["modularity"], tables["sweeps"], N_EXCLUDED, quantity="z")
+
+
 def test_sweep_positions_rank_scaled():
     t = make_tables(extra_sweep=True)
     sw = figures.sweep_positions(t["sweeps"])

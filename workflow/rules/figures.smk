@@ -1,229 +1,85 @@
-rule fig3:
-    input:
-        modularity=f"{R}/tables/modularity.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-        metrics=f"{R}/tables/metrics.csv",
-        sims=example_files("similarity.h5"),
-        clusters=example_files("clusters.h5"),
-    output:
-        **figure_outputs("fig3"),
-    params:
-        dpi=config["plots"]["dpi"],
-        titles=lambda wc: example_models(exp(wc))[1],
-        measure=config["plots"]["example_measure"],
-    log:
-        f"{R}/logs/figures/fig3.log",
-    benchmark:
-        f"{R}/benchmarks/figures/fig3.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/fig3.py"
+# The template of every figure rule. Rule <name> draws <file>.pdf and .png (file: the name unless
+# given) under <root>/figures, the PNG in the report; it passes plots.dpi and the params given,
+# logs to <root>/logs/figures/<file>.log and runs workflow/scripts/<stem>.py in envs/plots.yaml.
 
 
-rule fig4:
-    input:
-        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
-        metrics=f"{R}/tables/metrics.csv",
-    output:
-        **figure_outputs("fig4"),
-    params:
-        dpi=config["plots"]["dpi"],
-        metric="element_sim",
-    log:
-        f"{R}/logs/figures/fig4.log",
-    benchmark:
-        f"{R}/benchmarks/figures/fig4.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/fig4.py"
+# A function, not a bare loop body: Snakemake evaluates the script path again when the job runs,
+# when a loop's variables would name the last figure (snakemake/snakemake#2832). No argument may be
+# called script: inside the rule that name is Snakemake's function that runs the script.
+def figure_rule(name, inputs, outputs, stem, file=None, params={}, constraints={}, root=R):
+    rule:
+        name:
+            name
+        input:
+            **inputs,
+        output:
+            **outputs,
+        params:
+            dpi=config["plots"]["dpi"],
+            **params,
+        wildcard_constraints:
+            **constraints,
+        log:
+            f"{root}/logs/figures/{file or name}.log",
+        benchmark:
+            f"{root}/benchmarks/figures/{file or name}.tsv"
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        script:
+            f"../scripts/{stem}.py"
 
 
-rule figS1:
-    input:
-        metrics=f"{R}/tables/metrics.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-    output:
-        **figure_outputs("figS1"),
-    params:
-        dpi=config["plots"]["dpi"],
-    log:
-        f"{R}/logs/figures/figS1.log",
-    benchmark:
-        f"{R}/benchmarks/figures/figS1.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/figS1.py"
+def table_files(*names):
+    return {t: f"{R}/tables/{t}.csv" for t in names}
 
 
-rule figS2:
-    input:
-        modularity=f"{R}/tables/modularity.csv",
-    output:
-        **figure_outputs("figS2"),
-    params:
-        dpi=config["plots"]["dpi"],
-    log:
-        f"{R}/logs/figures/figS2.log",
-    benchmark:
-        f"{R}/benchmarks/figures/figS2.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/figS2.py"
+# The figures of one experiment, results/<dataset>/<experiment>/figures/<name>.pdf|png: their
+# inputs, script (default <name>.py) and params; the report caption is workflow/report/<name>.rst.
+MODULARITY = table_files("modularity", "sweeps", "metrics")
+AGREEMENT = table_files("cluster_similarity", "sweeps", "metrics")
+FIGURE_RULES = {
+    "fig3": dict(inputs=MODULARITY | dict(sims=example_files("similarity.h5"), clusters=example_files("clusters.h5")),
+                 params=dict(titles=lambda wc: example_models(exp(wc))[1],
+                             measure=config["plots"]["example_measure"])),
+    "fig3_z": dict(inputs=MODULARITY),
+    "fig4": dict(inputs=table_files("cluster_similarity", "metrics"), script="agreement_figure",
+                 params=dict(metric="element_sim", figure="fig4")),
+    "figS1": dict(inputs=table_files("metrics", "sweeps")),
+    "figS2": dict(inputs=table_files("modularity")),
+    "figS3": dict(inputs=MODULARITY, script="by_layer", params=dict(quantity="q")),
+    "figS4": dict(inputs=MODULARITY, script="by_layer", params=dict(quantity="n_clusters")),
+    "figS5": dict(inputs=AGREEMENT, script="agreement_figure", params=dict(metric="element_sim", figure="figS5")),
+    "training_curves": dict(inputs=table_files("history", "sweeps")),
+}
+for _name, _spec in FIGURE_RULES.items():
+    figure_rule(_name, _spec["inputs"], figure_outputs(_name), _spec.get("script", _name),
+                params=_spec.get("params", {}))
 
+# fig4_<metric>, figS5_<metric>: Fig. 4 and Fig. S5 with the other metrics of compare.metrics
+figure_rule(
+    "agreement_figure_per_metric",
+    AGREEMENT,
+    dict(pdf=f"{R}/figures/{{figure}}_{{metric}}.pdf",
+         png=report(f"{R}/figures/{{figure}}_{{metric}}.png", caption="../report/agreement_metric.rst",
+                    category="Figures", subcategory="{experiment}",
+                    labels={"figure": "{figure}", "metric": "{metric}"})),
+    "agreement_figure",
+    file="{figure}_{metric}",
+    params=dict(metric=lambda wc: wc.metric, figure=lambda wc: wc.figure),
+    constraints=dict(figure="fig4|figS5", metric="nmi|rmi|vi"),
+)
 
-rule figS3:
-    input:
-        modularity=f"{R}/tables/modularity.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-        metrics=f"{R}/tables/metrics.csv",
-    output:
-        **figure_outputs("figS3"),
-    params:
-        dpi=config["plots"]["dpi"],
-    log:
-        f"{R}/logs/figures/figS3.log",
-    benchmark:
-        f"{R}/benchmarks/figures/figS3.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/figS3.py"
-
-
-rule figS4:
-    input:
-        modularity=f"{R}/tables/modularity.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-        metrics=f"{R}/tables/metrics.csv",
-    output:
-        **figure_outputs("figS4"),
-    params:
-        dpi=config["plots"]["dpi"],
-    log:
-        f"{R}/logs/figures/figS4.log",
-    benchmark:
-        f"{R}/benchmarks/figures/figS4.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/figS4.py"
-
-
-rule figS5:
-    input:
-        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-        metrics=f"{R}/tables/metrics.csv",
-    output:
-        **figure_outputs("figS5"),
-    params:
-        dpi=config["plots"]["dpi"],
-        metric="element_sim",
-    log:
-        f"{R}/logs/figures/figS5.log",
-    benchmark:
-        f"{R}/benchmarks/figures/figS5.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/figS5.py"
-
-
-rule training_curves:
-    input:
-        history=f"{R}/tables/history.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-    output:
-        **figure_outputs("training_curves"),
-    params:
-        dpi=config["plots"]["dpi"],
-    log:
-        f"{R}/logs/figures/training_curves.log",
-    benchmark:
-        f"{R}/benchmarks/figures/training_curves.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/training_curves.py"
-
-
-rule agreement_figure_per_metric:
-    input:
-        cluster_similarity=f"{R}/tables/cluster_similarity.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-        metrics=f"{R}/tables/metrics.csv",
-    output:
-        pdf=f"{R}/figures/{{figure}}_{{metric}}.pdf",
-        png=report(f"{R}/figures/{{figure}}_{{metric}}.png", caption="../report/agreement_metric.rst",
-                   category="Figures", subcategory="{experiment}", labels={"figure": "{figure}", "metric": "{metric}"}),
-    params:
-        dpi=config["plots"]["dpi"],
-        metric=lambda wc: wc.metric,
-        figure=lambda wc: wc.figure,
-    wildcard_constraints:
-        figure="fig4|figS5",
-        metric="nmi|rmi|vi",
-    log:
-        f"{R}/logs/figures/{{figure}}_{{metric}}.log",
-    benchmark:
-        f"{R}/benchmarks/figures/{{figure}}_{{metric}}.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/agreement_figure.py"
-
-
-rule fig3_z:
-    input:
-        modularity=f"{R}/tables/modularity.csv",
-        sweeps=f"{R}/tables/sweeps.csv",
-        metrics=f"{R}/tables/metrics.csv",
-    output:
-        **figure_outputs("fig3_z"),
-    params:
-        dpi=config["plots"]["dpi"],
-    log:
-        f"{R}/logs/figures/fig3_z.log",
-    benchmark:
-        f"{R}/benchmarks/figures/fig3_z.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/fig3_z.py"
-
-
-rule summary_figure:
-    input:
-        f"{SUMMARY}/tables/modularity.csv",
-    output:
-        pdf=f"{SUMMARY}/figures/{{figure}}.pdf",
-        png=report(f"{SUMMARY}/figures/{{figure}}.png", caption="../report/summary_figure.rst", category="Figures",
-                   subcategory="all experiments", labels={"figure": "{figure}"}),
-    params:
-        dpi=config["plots"]["dpi"],
-        figure=lambda wc: wc.figure,
-    wildcard_constraints:
-        figure="|".join(SUMMARY_FIGURES),
-    log:
-        f"{SUMMARY}/logs/figures/{{figure}}.log",
-    benchmark:
-        f"{SUMMARY}/benchmarks/figures/{{figure}}.tsv"
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/summary_figure.py"
+# results/summary/figures/q_by_experiment, q_by_depth: Q* across all experiments
+figure_rule(
+    "summary_figure",
+    dict(modularity=f"{SUMMARY}/tables/modularity.csv"),
+    dict(pdf=f"{SUMMARY}/figures/{{figure}}.pdf",
+         png=report(f"{SUMMARY}/figures/{{figure}}.png", caption="../report/summary_figure.rst",
+                    category="Figures", subcategory="all experiments", labels={"figure": "{figure}"})),
+    "summary_figure",
+    file="{figure}",
+    params=dict(figure=lambda wc: wc.figure),
+    constraints=dict(figure="|".join(SUMMARY_FIGURES)),
+    root=SUMMARY,
+)

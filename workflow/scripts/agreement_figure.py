@@ -1,4 +1,5 @@
-"""Fig. 4 or Fig. S5 drawn with another agreement metric (compare.metrics)."""
+"""Fig. 4 or Fig. S5 (params.figure) with the cluster-agreement metric params.metric: element_sim for
+fig4 and figS5 themselves, another metric of compare.metrics for fig4_<metric> and figS5_<metric>."""
 from common import run
 from unitclust import figures, io
 from unitclust.tables import n_excluded
@@ -6,8 +7,7 @@ from unitclust.tables import n_excluded
 
 def main(sm):
     p = sm.params
-    t = io.read_tables(cluster_similarity=sm.input.cluster_similarity, sweeps=sm.input.sweeps,
-                       metrics=sm.input.metrics)
+    t = io.read_tables(**dict(sm.input.items()))  # Fig. 4 reads no sweeps
     if p.figure == "fig4":
         fig = figures.fig4(t["cluster_similarity"], n_excluded(t["metrics"]), metric=p.metric)
     else:

@@ -12,7 +12,7 @@ from .agreement import fig4, figS5
 from .algorithm import figS2
 from .curves import training_curves
 from .experiments import q_by_depth, q_by_experiment
-from .modularity import fig3, fig3_z, figS3, figS4
+from .modularity import by_layer, fig3, fig3_z, figS3, figS4
 from .prepare import sweep_positions
 from .save import save_figure
 from .style import (DEFAULT_DPI, MEASURE_COLORS, MEASURE_LABELS, MEASURE_SHORT, excluded_note,
@@ -36,6 +36,7 @@ __all__ = [
     "figS2",
     "figS3",
     "figS4",
+    "by_layer",
     "figS5",
     "training_curves",
     "q_by_experiment",

@@ -109,26 +109,37 @@ def _by_layer_figure(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded:
     return fig
 
 
+# Figs. S3 and S4 draw one column of the modularity table by layer: the column ("quantity") ->
+# (kind of untrained band, y label, title, legend entry of the band)
+BY_LAYER = {
+    "q": ("sigma", "Q*", "Modularity Q* vs regularization, by layer", "untrained mean \u00b1 1/2/3 sd"),
+    "n_clusters": ("quantile", "number of clusters", "Number of clusters vs regularization, by layer",
+                   "untrained median, 1/2/3 \u03c3 quantile ranges"),
+}
+
+
 @styled
+def by_layer(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int, quantity: str) -> Figure:
+    """Fig. S3 (``quantity="q"``) or Fig. S4 (``quantity="n_clusters"``): the quantity vs
+    regularization, one block of measure panels per hidden layer (see :func:`figS3`, :func:`figS4`)."""
+    if quantity not in BY_LAYER:
+        raise ValueError(f"no by-layer figure of {quantity!r}; quantities: {', '.join(BY_LAYER)}")
+    return _by_layer_figure(modularity, sweeps, n_excluded, quantity, *BY_LAYER[quantity])
+
+
 def figS3(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> Figure:
     """Fig. S3: Fig. 3 split by layer (one 2x4 block per hidden layer, stacked vertically).
 
     Same conventions as :func:`fig3` (grey bands: untrained mean +- 1/2/3 sd of the layer's Q*).
     Size: 14 in x (5 in per layer + 1 in).
     """
-    return _by_layer_figure(modularity, sweeps, n_excluded, "q", "sigma", "Q*",
-                            "Modularity Q* vs regularization, by layer",
-                            "untrained mean \u00b1 1/2/3 sd")
+    return by_layer(modularity, sweeps, n_excluded, "q")
 
 
-@styled
 def figS4(modularity: pd.DataFrame, sweeps: pd.DataFrame, n_excluded: int) -> Figure:
     """Fig. S4: number of clusters (eq. 10) vs regularization, by layer.
 
     Layout as :func:`figS3`; grey bands: central 68.27 / 95.45 / 99.73 % quantile ranges of the
     untrained models, dashed line their median.  Size: 14 in x (5 in per layer + 1 in).
     """
-    return _by_layer_figure(modularity, sweeps, n_excluded, "n_clusters", "quantile",
-                            "number of clusters",
-                            "Number of clusters vs regularization, by layer",
-                            "untrained median, 1/2/3 \u03c3 quantile ranges")
+    return by_layer(modularity, sweeps, n_excluded, "n_clusters")
