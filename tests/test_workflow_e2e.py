@@ -1,8 +1,8 @@
 """End to end: the real workflow on a tiny digits config in a temporary copy of the project."""
 import pytest
 
-from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, TINY_RESULTS, copy_project, planned_jobs,
-                                      planned_rules, result_files, snakemake, write_config)
+from support.workflow_helpers import (FIGURE_RULES, SUMMARY_RULES, TABLE_RULES, TINY_RESULTS, copy_project,
+                                      planned_jobs, planned_rules, result_files, snakemake, write_config)
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +80,6 @@ def test_editing_one_figure_script_reruns_only_its_figures(tiny):
 
 def test_pngs_open_and_are_not_blank(tiny):
     import matplotlib.image as mpimg
-    import numpy as np
 
     for name in sorted(FIGURE_RULES):
         img = mpimg.imread(tiny / R / f"figures/{name}.png")

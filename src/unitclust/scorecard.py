@@ -73,7 +73,8 @@ FINDINGS = (
     Finding("dropout_upstream", "4.2, Fig. 3", "The dropout effect is especially apparent in the upstream measures.",
             "rise of Q* across the dropout sweep, upstream measures minus downstream measures",
             ("rise:dropout:all:upstream", "rise:dropout:all:downstream"), _diff, (">", 0.0)),
-    Finding("dropout_layer1", "4.2, Fig. S3", "The dropout effect is stronger in the first hidden layer than in the second.",
+    Finding("dropout_layer1", "4.2, Fig. S3",
+            "The dropout effect is stronger in the first hidden layer than in the second.",
             "rise of Q* across the dropout sweep, layer 1 minus layer 2",
             ("rise:dropout:1:all", "rise:dropout:2:all"), _diff, (">", 0.0)),
     Finding("dropout_few_more_clusters", "4.2, Fig. S4", "Dropout changes the number of clusters only a little.",
@@ -181,8 +182,11 @@ def components(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metri
     out_u.update(sim_u)
     met = metrics[metrics["trained"].astype(bool)]
     out_t["excluded"] = (~met["valid"].astype(bool)).groupby(met["seed"]).mean()
-    frame = lambda d: pd.DataFrame(d).sort_index() if d else pd.DataFrame()  # noqa: E731
-    return frame(out_t), frame(out_u)
+    return _frame(out_t), _frame(out_u)
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    return pd.DataFrame(columns).sort_index() if columns else pd.DataFrame()
 
 
 def _similarity_components(cs: pd.DataFrame) -> tuple[dict, dict]:
