@@ -154,26 +154,6 @@ def import_one(checkpoint_path, data_path, model_path, metrics_path, *, checkpoi
     return metrics
 
 
-def check_checkpoints(checkpoint_paths, out_path, *, checkpoints: dict, experiment: str, dataset: str) -> dict:
-    """Load every one of an experiment's own checkpoints into the factory's module and check its
-    layers and its output on inputs of the dataset's shape (before anything is trained); write a
-    summary (file, sha256) as JSON."""
-    from .data import image_shape
-    from .external import check_model, sha256
-
-    shape = image_shape(dataset)
-    summary = {"experiment": experiment, "dataset": dataset, "factory": checkpoints.get("factory"),
-               "layers": list(checkpoints["layers"]), "checked": []}
-    for path in checkpoint_paths:
-        check_model(path, checkpoints, shape, where=f"experiment '{experiment}', checkpoint {path}")
-        summary["checked"].append({"file": str(path), "sha256": sha256(path)})
-        print(f"{path}: loads into {checkpoints.get('factory')}, layers {list(checkpoints['layers'])}, "
-              f"10 logits on inputs of shape {list(shape)}")
-    io.write_json(out_path, {**summary, **io.provenance()})
-    print(f"{len(summary['checked'])} checkpoints of experiment '{experiment}' passed")
-    return summary
-
-
 # ------------------------------------------------------------------ clustering
 def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, clustering: dict, threads) -> dict:
     """Q* of the shuffled-weight nulls of one model (CPU), or ``{}`` when there are none."""

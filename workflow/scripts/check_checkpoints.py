@@ -1,6 +1,6 @@
 """Check an experiment's own checkpoints (factory, layers, output shape) before anything is trained."""
 from common import run
-from unitclust.steps import check_checkpoints
+from unitclust.checkpoints import check_checkpoints
 
 
 def main(sm):
