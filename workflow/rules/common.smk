@@ -21,24 +21,17 @@ SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 _SCHEMA_DICT = yaml.safe_load(SCHEMA.read_text())
 
 
-def _validated(cfg, experiment=None):
-    """Validate one config (the top level, or one experiment's merged config) and fill its defaults."""
+def _validated(cfg, experiment=None, variant=None):
+    """Validate one config (the top level, one experiment's or one analysis variant's merged config)
+    and fill its defaults."""
     problem = describe_config_error(cfg, _SCHEMA_DICT)
-    if problem and experiment is not None:
-        problem = problem.replace("Invalid configuration at '",
-                                  f"Invalid configuration of experiment '{experiment}' at 'experiments.{experiment}.", 1)
+    where = (f"of experiment '{experiment}' at 'experiments.{experiment}." if experiment is not None else
+             f"of variant '{variant}' (robustness.variants.{variant}) at '" if variant is not None else None)
+    if problem and where:
+        problem = problem.replace("Invalid configuration at '", f"Invalid configuration {where}", 1)
     if problem:
         raise WorkflowError(problem)
     validate(cfg, str(SCHEMA))
-    return cfg
-
-
-def _validated_variant(cfg, variant):
-    """Validate one analysis variant's merged config (robustness.variants.<variant>)."""
-    problem = describe_config_error(cfg, _SCHEMA_DICT)
-    if problem:
-        raise WorkflowError(problem.replace("Invalid configuration at '",
-                                            f"Invalid configuration of variant '{variant}' (robustness.variants.{variant}) at '", 1))
     return cfg
 
 
@@ -47,7 +40,8 @@ _validated(config)
 try:
     EXPERIMENTS = resolve(config, _validated)
     DATASETS = datasets_of(EXPERIMENTS)
-    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], _validated_variant, basedir=workflow.basedir)
+    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], lambda cfg, v: _validated(cfg, variant=v),
+                               basedir=workflow.basedir)
 except ValueError as _exc:
     raise WorkflowError(f"Invalid configuration: {_exc}")
 # the experiments of the config itself (not analysis variants): summary tables and figures
