@@ -360,7 +360,7 @@ def robustness_from_files(findings_paths, labels, out_path):
 
     if len(findings_paths) != len(labels):
         raise ValueError(f"{len(findings_paths)} findings tables for {len(labels)} labels {labels}")
-    cards = {label: io.read_tables(findings=path)["findings"] for label, path in zip(labels, findings_paths)}
+    cards = {label: io.read_table(path) for label, path in zip(labels, findings_paths)}
     df = robustness(cards)
     io.write_csv(df, out_path)
     for r in df.to_dict("records"):
