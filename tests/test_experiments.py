@@ -3,25 +3,14 @@ import copy
 
 import pytest
 
-from unitclust.experiments import (
-    arch_name,
-    architecture,
-    checkpoint_files,
-    conditional_defaults,
-    datasets_of,
-    merge,
-    resolve,
-)
+from unitclust.experiments import arch_name, checkpoint_files, datasets_of, resolve
+from unitclust.settings import ModelOptions, merge, with_defaults
 
 BASE = {"dataset": {"name": "digits", "data_dir": "data/digits", "download": False},
         "model": {"type": "mlp", "hidden": [64, 64], "channels": [16, 32], "kernel": 3, "pool": 2},
         "training": {"lr": 1e-3, "max_epochs": 500}, "analysis": {"accuracy_cutoff": 0.8},
         "sweeps": {"l2": {"l2": [1e-5, 1e-3], "l1": 0, "dropout": 0}}, "seeds": 2, "untrained_seeds": 3,
         "similarity": {"batch_size": 1000}}
-
-
-def identity_check(cfg, name):
-    return cfg
 
 
 def test_arch_names():
@@ -32,13 +21,14 @@ def test_arch_names():
 
 
 def test_architecture_keeps_only_what_defines_the_network():
-    assert architecture(BASE["model"]) == {"type": "mlp", "hidden": [64, 64]}
-    cnn = {**BASE["model"], "type": "cnn", "hidden": []}
-    assert architecture(cnn) == {"type": "cnn", "channels": [16, 32], "kernel": 3, "pool": 2, "hidden": []}
+    assert ModelOptions.of(BASE["model"]).architecture() == {"type": "mlp", "hidden": [64, 64]}
+    cnn = ModelOptions.of({**BASE["model"], "type": "cnn", "hidden": []})
+    assert cnn.architecture() == {"type": "cnn", "channels": [16, 32], "kernel": 3, "pool": 2, "hidden": []}
+    assert ModelOptions.of({"type": "cnn"}).architecture()["hidden"] == []
 
 
 def test_single_experiment_config_is_one_experiment_named_after_its_architecture():
-    exps = resolve(copy.deepcopy(BASE), identity_check)
+    exps = resolve(copy.deepcopy(BASE))
     assert list(exps) == ["mlp_64-64"]
     e = exps["mlp_64-64"]
     assert e.dataset == "digits" and not e.own
@@ -58,17 +48,12 @@ def test_entries_replace_top_level_keys_and_merge_training_and_analysis():
     assert BASE["training"] == {"lr": 1e-3, "max_epochs": 500}  # the top level is not modified
 
 
-def test_several_experiments_and_the_check_sees_each_name():
-    seen = []
-
-    def check(cfg, name):
-        seen.append(name)
-        return cfg
-
+def test_several_experiments_each_with_its_defaults_filled():
     config = {**copy.deepcopy(BASE),
               "experiments": {"paper": {}, "deep": {"model": {"type": "mlp", "hidden": [8] * 5}}}}
-    exps = resolve(config, check)
-    assert seen == ["paper", "deep"] and list(exps) == ["paper", "deep"]
+    exps = resolve(config)
+    assert list(exps) == ["paper", "deep"]
+    assert exps["deep"].config["training"]["patience"] == 6 and exps["deep"].options.training.max_epochs == 500
     assert exps["deep"].config["model"]["hidden"] == [8] * 5 and exps["paper"].config["model"]["hidden"] == [64, 64]
 
 
@@ -76,24 +61,26 @@ def test_conditional_defaults():
     config = {"model": {"type": "cnn"}, "dataset": {"name": "cifar10"},
               "experiments": {"a": {"model": {"type": "cnn", "hidden": [5]}, "dataset": {"name": "mnist"}},
                               "b": {"model": {"hidden": [4]}}}}
-    conditional_defaults(config)
-    assert config["model"]["hidden"] == [] and config["dataset"]["data_dir"] == "data/cifar10"
-    assert config["experiments"]["a"]["model"]["hidden"] == [5]
-    assert config["experiments"]["a"]["dataset"]["data_dir"] == "data/mnist"
-    assert "data_dir" not in config["experiments"]["b"]
+    top = with_defaults(config)
+    assert top["model"]["hidden"] == [] and top["dataset"]["data_dir"] == "data/cifar10"
+    assert "hidden" not in config["model"]  # the config as written is not modified
+    exps = resolve(config)
+    assert exps["a"].config["model"]["hidden"] == [5] and exps["a"].config["dataset"]["data_dir"] == "data/mnist"
+    assert exps["b"].config["model"] == {**ModelOptions().as_dict(), "hidden": [4]}
+    assert exps["b"].config["dataset"]["data_dir"] == "data/cifar10"
 
 
 def test_experiments_must_agree_about_a_shared_dataset():
     config = {**copy.deepcopy(BASE), "experiments": {"a": {}, "b": {"dataset": {"name": "digits", "data_dir": "x",
                                                                                 "download": False}}}}
     with pytest.raises(ValueError, match="disagree about dataset 'digits'"):
-        datasets_of(resolve(config, identity_check))
+        datasets_of(resolve(config))
 
 
 def test_bad_sweep_value_names_the_experiment():
     config = {**copy.deepcopy(BASE), "experiments": {"bad": {"sweeps": {"s": {"l2": 0, "l1": 0, "dropout": 1.5}}}}}
     with pytest.raises(ValueError, match="experiment 'bad'.*dropout"):
-        resolve(config, identity_check)
+        resolve(config)
 
 
 def test_checkpoint_files(tmp_path):
@@ -117,6 +104,6 @@ def test_checkpoint_files(tmp_path):
 def test_own_checkpoint_experiment_has_no_sweeps_or_untrained(tmp_path):
     (tmp_path / "m1.pt").write_bytes(b"x")
     config = {**copy.deepcopy(BASE), "experiments": {"own": {"checkpoints": {"files": "*.pt", "layers": ["r"]}}}}
-    e = resolve(config, identity_check, tmp_path)["own"]
+    e = resolve(config, workdir=tmp_path)["own"]
     assert e.own and e.trained_models == ["checkpoint=m1/seed=0"] and e.untrained_models == []
     assert e.settings == {}

@@ -31,7 +31,8 @@ def _run_stages(tmp_path, data_path, model, model_id):
     ck, sim, clu, cmp = (tmp_path / n for n in ("model.pt", "similarity.h5", "clusters.h5", "cmp.h5"))
     _checkpoint(ck, model)
     steps.similarity_one(ck, data_path, sim, model_id=model_id, device="cpu")
-    steps.cluster_one(sim, clu, model_id=model_id, mc_steps=100, mc_only_fraction=1.0, mc_only_steps=50)
+    steps.cluster_one(sim, clu, model_id=model_id,
+                      clustering={"mc_steps": 100, "mc_only_fraction": 1.0, "mc_only_steps": 50})
     steps.compare_one(clu, cmp, model_id=model_id)
     return sim, clu, cmp
 
@@ -75,7 +76,7 @@ def test_nan_in_an_ok_similarity_file_is_a_clear_error(tmp_path):
         for m in MEASURES:
             f.create_dataset(f"layer1/{m}", data=S)
     with pytest.raises(ValueError, match=r"similarity.h5:layer1/cov"):
-        steps.cluster_one(path, tmp_path / "c.h5", model_id="untrained/seed=0", mc_steps=10)
+        steps.cluster_one(path, tmp_path / "c.h5", model_id="untrained/seed=0", clustering={"mc_steps": 10})
     assert not (tmp_path / "c.h5").exists()
 
 
@@ -141,7 +142,7 @@ def test_nulls_leave_the_real_clustering_unchanged_and_are_bit_identical(tmp_pat
     outs = {}
     for name, n in (("off", 0), ("on", 2), ("again", 2)):
         outs[name] = tmp_path / f"{name}.h5"
-        steps.cluster_one(sim, outs[name], model_id="m/seed=0", mc_steps=100, n_null=n, model_path=ck,
+        steps.cluster_one(sim, outs[name], model_id="m/seed=0", clustering={"mc_steps": 100}, n_null=n, model_path=ck,
                           data_path=data_path, null_similarity={"abs_placement": "averaged"})
     off, on, again = (io.read_h5_matrices(outs[k])[1] for k in ("off", "on", "again"))
     for layer in off:

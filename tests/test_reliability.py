@@ -201,7 +201,7 @@ def test_every_writer_gives_the_permissions_of_the_umask(tmp_path, umask):
         io.write_h5(out / "m" / "similarity.h5", lambda f: [f.create_dataset(f"layer1/{m}", data=np.abs(
             np.corrcoef(rng.normal(size=(6, 40))))) for m in MEASURES], {"status": "ok"})
         steps.cluster_one(out / "m" / "similarity.h5", out / "m" / "clusters.h5", model_id="untrained/seed=0",
-                          mc_steps=10, mc_only_fraction=0.0)
+                          clustering={"mc_steps": 10, "mc_only_fraction": 0.0})
         steps.compare_one(out / "m" / "clusters.h5", out / "m" / "cluster_similarity.h5", model_id="untrained/seed=0")
         fig = Figure(figsize=(1, 1))
         fig.add_subplot().plot([0, 1])

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from unitclust.experiments import Experiment
+from unitclust.settings import with_defaults
 from unitclust.variants import add_variants, apply_variant, file_stage, load_variant, stage_owners, variants_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,12 +75,10 @@ def test_bad_yaml_file(tmp_path):
 
 
 def test_add_variants_gives_each_sweep_experiment_a_sibling():
-    base = Experiment("E", BASE, settings={"s": None}, sweep_rows=[{"sweep": "l2"}])
-    own = Experiment("mine", {**BASE, "checkpoints": {"files": "x"}})
-    seen = []
-    out = add_variants({"E": base, "mine": own}, {"variants": {"v": {"compare": {"unused": "shared"}}}},
-                       lambda cfg, v: seen.append(v) or cfg)
-    assert list(out) == ["E", "mine", "E+v"] and seen == ["v"]
+    base = Experiment("E", with_defaults(BASE), settings={"s": None}, sweep_rows=[{"sweep": "l2"}])
+    own = Experiment("mine", with_defaults({**BASE, "checkpoints": {"files": "x", "layers": ["r"]}}))
+    out = add_variants({"E": base, "mine": own}, {"variants": {"v": {"compare": {"unused": "shared"}}}})
+    assert list(out) == ["E", "mine", "E+v"]
     v = out["E+v"]
     assert v.variant_of == "E" and v.settings == base.settings and v.owner("similarity") == "E"
     assert v.owner("compare") == "E+v" and v.config["compare"]["unused"] == "shared"

@@ -31,6 +31,12 @@ class Setting:
     def as_dict(self) -> dict:
         return {"l2": self.l2, "l1": self.l1, "dropout": self.dropout}
 
+    @classmethod
+    def from_id(cls, setting_id: str) -> Setting:
+        """The setting a directory name (:attr:`id`) stands for."""
+        fields = dict(part.split("=") for part in setting_id.split("_"))
+        return cls(float(fields["l2"]), float(fields["l1"]), float(fields["drop"]))
+
 
 def fmt(value: float) -> str:
     """Canonical short text for a hyperparameter value (6 significant digits)."""
@@ -102,7 +108,13 @@ REMOVED_KEYS = {
 }
 
 
-def renamed_key_error(config: dict) -> str | None:
+def _at(key: str, where: tuple[str, str] | None) -> str:
+    """The start of an error message naming ``key``, placed by ``where`` = (what, key prefix) when given."""
+    what, prefix = where or ("", "")
+    return f"Invalid configuration {what + ' ' if what else ''}at '{prefix}{key}'"
+
+
+def renamed_key_error(config: dict, where: tuple[str, str] | None = None) -> str | None:
     """A message telling exactly what to change when ``config`` uses a renamed key."""
     for old, new in RENAMED_KEYS.items():
         *parents, leaf = old.split(".")
@@ -110,24 +122,25 @@ def renamed_key_error(config: dict) -> str | None:
         for part in parents:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict) and leaf in node:
-            return (f"Invalid configuration at '{old}': this key was renamed to '{new}'; "
+            return (f"{_at(old, where)}: this key was renamed to '{new}'; "
                     f"write '{new.rsplit('.', 1)[1]}: {node[leaf]}' instead")
     for old, why in REMOVED_KEYS.items():
         section, leaf = old.split(".")
         node = config.get(section)
         if isinstance(node, dict) and leaf in node:
-            return f"Invalid configuration at '{old}': this key was removed ({why}); delete it"
+            return f"{_at(old, where)}: this key was removed ({why}); delete it"
     return None
 
 
-def describe_config_error(config: dict, schema: dict) -> str | None:
+def describe_config_error(config: dict, schema: dict, where: tuple[str, str] | None = None) -> str | None:
     """One readable line for the most relevant schema violation of ``config`` (None if valid).
 
-    Names the offending key as a dotted path and adds what the schema allows.
+    Names the offending key as a dotted path and adds what the schema allows; ``where`` =
+    (what, key prefix) places a part of a larger config, e.g. ("of experiment 'x'", "experiments.x.").
     """
     import jsonschema
 
-    renamed = renamed_key_error(config)
+    renamed = renamed_key_error(config, where)
     if renamed:
         return renamed
 
@@ -140,7 +153,7 @@ def describe_config_error(config: dict, schema: dict) -> str | None:
         known = list(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in known]
         key = ".".join(path + extra[:1])
-        return f"Invalid configuration at '{key}': unknown key (allowed keys here: {', '.join(known)})"
+        return f"{_at(key, where)}: unknown key (allowed keys here: {', '.join(known)})"
     key = ".".join(path) or "<top level>"
     allowed = None
     for node in (error.schema, error.parent.schema if error.parent is not None else None):
@@ -150,5 +163,5 @@ def describe_config_error(config: dict, schema: dict) -> str | None:
             allowed = allowed or node.get("description")
         if allowed:
             break
-    msg = f"Invalid configuration at '{key}': {error.message}"
+    msg = f"{_at(key, where)}: {error.message}"
     return msg + (f" (allowed: {allowed})" if allowed else "")

@@ -9,16 +9,15 @@ its architecture (``mlp_64-64``), so changing the architecture never overwrites 
 
 from __future__ import annotations
 
-import copy
 import glob
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .config import Setting, check_settings, expand_sweeps
+from .settings import Settings, checked, merge, with_defaults
 
-PER_EXPERIMENT = ("dataset", "model", "sweeps", "seeds", "untrained_seeds", "training", "analysis", "checkpoints")
-MERGED = ("training", "analysis")  # merged key by key; every other key replaces the top-level value
 CHECKPOINT_PREFIX = "checkpoint="
 _STEM = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -34,6 +33,11 @@ class Experiment:
     checkpoints: dict[str, str] = field(default_factory=dict)  # model id -> the user's file
     variant_of: str | None = None  # the base experiment of an analysis variant (unitclust.variants)
     owners: dict[str, str] = field(default_factory=dict)  # stage -> experiment whose tree holds its files
+
+    @cached_property
+    def options(self) -> Settings:
+        """The option objects of every section of this experiment's config (:mod:`unitclust.settings`)."""
+        return Settings.from_config(self.config)
 
     def owner(self, stage: str) -> str:
         """The experiment whose results tree holds this experiment's per-model files of ``stage``."""
@@ -72,37 +76,6 @@ def arch_name(model: dict) -> str:
     return f"mlp_{hidden}"
 
 
-def architecture(model: dict) -> dict:
-    """The keys of a model section that define the network (what the train job needs)."""
-    if model.get("type", "mlp") == "cnn":
-        return {k: model[k] for k in ("type", "channels", "kernel", "pool", "hidden")}
-    return {"type": "mlp", "hidden": list(model["hidden"])}
-
-
-def conditional_defaults(config: dict) -> None:
-    """Defaults the schema cannot express, filled in place before validation: a conv net without
-    ``hidden`` has no dense hidden layers (the schema's [64, 64] is the MLP's), and a dataset without
-    ``data_dir`` lives in ``data/<name>``."""
-    sections = [config] + [e for e in (config.get("experiments") or {}).values() if isinstance(e, dict)]
-    for section in sections:
-        model, dataset = section.get("model"), section.get("dataset")
-        if isinstance(model, dict) and model.get("type") == "cnn":
-            model.setdefault("hidden", [])
-        if isinstance(dataset, dict) and isinstance(dataset.get("name"), str):
-            dataset.setdefault("data_dir", f"data/{dataset['name']}")
-
-
-def merge(base: dict, entry: dict) -> dict:
-    """The single-experiment config of one ``experiments`` entry on top of the (validated) top level."""
-    cfg = {k: copy.deepcopy(v) for k, v in base.items() if k not in ("experiments", "checkpoints")}
-    for key, value in entry.items():
-        if key in MERGED:
-            cfg[key] = {**cfg.get(key, {}), **copy.deepcopy(value)}
-        else:
-            cfg[key] = copy.deepcopy(value)
-    return cfg
-
-
 def checkpoint_files(name: str, spec: dict, workdir: str | Path = ".") -> dict[str, str]:
     """Model id (``checkpoint=<file stem>/seed=0``) -> file, for every file the glob matches."""
     pattern = spec["files"]
@@ -126,15 +99,20 @@ def checkpoint_files(name: str, spec: dict, workdir: str | Path = ".") -> dict[s
     return out
 
 
-def resolve(config: dict, check, workdir: str | Path = ".") -> dict[str, Experiment]:
-    """Every experiment of a (top-level validated) ``config``; ``check(cfg, name)`` validates and
-    fills the defaults of one single-experiment config and returns it (``name`` None: the implicit one)."""
+def resolve(config: dict, schema: dict | None = None, workdir: str | Path = ".") -> dict[str, Experiment]:
+    """Every experiment of a config as written: each single-experiment config validated against
+    ``schema`` (when given; errors name the experiment) and with its defaults filled
+    (:func:`unitclust.settings.checked`)."""
+
+    def check(cfg, where=None):
+        return checked(cfg, schema, where) if schema is not None else with_defaults(cfg)
+
     entries = config.get("experiments") or {}
     if entries:
-        configs = {name: check(merge(config, entry), name) for name, entry in entries.items()}
+        configs = {name: check(merge(config, entry), (f"of experiment '{name}'", f"experiments.{name}."))
+                   for name, entry in entries.items()}
     else:
-        cfg = {k: v for k, v in config.items() if k != "experiments"}
-        cfg = check(cfg, None)
+        cfg = check({k: v for k, v in config.items() if k != "experiments"})
         configs = {"checkpoints" if "checkpoints" in cfg else arch_name(cfg["model"]): cfg}
     experiments = {}
     for name, cfg in configs.items():

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import io
 from .data import load_dataset, to_tensors, train_val_split
+from .settings import AnalysisOptions, ClusteringOptions, CompareOptions, SimilarityOptions, TrainingOptions
 
 
 def _print_epoch(row: dict) -> None:
@@ -21,10 +22,12 @@ def _print_epoch(row: dict) -> None:
           "acc {val_acc:.4f} | lr {lr:.3g} | {seconds:.2f} s".format(**row), flush=True)
 
 
-def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: dict, l2, l1, dropout, seed,
-              training: dict, device="auto", threads=1, trained=True) -> dict:
-    """Train (or, with ``trained=False``, only initialise) one model; write its checkpoint, metrics
-    JSON and, when training, its per-epoch history CSV; print each epoch and a summary."""
+def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: dict, setting: dict, seed: int,
+              training, threads: int = 1, trained: bool = True) -> dict:
+    """Train (or, with ``trained=False``, only initialise on the CPU) one model of architecture ``arch``
+    at the regularization ``setting`` ({l2, l1, dropout}) with the ``training`` options
+    (:class:`unitclust.settings.TrainingOptions` or its dict); write its checkpoint, metrics JSON and,
+    when training, its per-epoch history CSV; print each epoch and a summary."""
     import torch
 
     from .devices import lease_device
@@ -32,20 +35,22 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
     from .runtime import configure_torch
     from .training import HISTORY_COLUMNS, TrainConfig, model_metrics, train
 
+    training = TrainingOptions.of(training)
+    l2, l1, dropout = (float(setting[k]) for k in ("l2", "l1", "dropout"))
     flushed = configure_torch(threads)
     t0 = time.perf_counter()
     arrays = load_dataset(data_path)
-    with lease_device(device if trained else "cpu") as lease:
+    with lease_device(training.device if trained else "cpu") as lease:
         lease_start, dev = time.time(), lease
         x_full, y_full = to_tensors(arrays, "train", dev)
         x_test, y_test = to_tensors(arrays, "test", dev)
-        tr, va = train_val_split(len(x_full), seed, training.get("val_fraction", 0.1))
+        tr, va = train_val_split(len(x_full), seed, training.val_fraction)
         tr, va = tr.to(dev), va.to(dev)
         splits = {"train": (x_full[tr], y_full[tr]), "val": (x_full[va], y_full[va]), "test": (x_test, y_test)}
         model = build_model(arch, arrays["shape"], int(arrays["y_train"].max()) + 1, dropout, seed).to(dev)
         record = {"epochs": 0, "best_epoch": 0, "diverged": False}
         if trained:
-            cfg = TrainConfig(**{k: v for k, v in training.items() if k != "val_fraction"})
+            cfg = TrainConfig(**training.protocol())
             record = train(model, *splits["train"], *splits["val"], l1=l1, l2=l2, seed=seed, cfg=cfg,
                            on_epoch=_print_epoch)
         metrics = model_metrics(model, splits)
@@ -61,7 +66,9 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
                     "n_test": len(x_test), "device": dev, "host": socket.gethostname(), "threads": int(threads),
                     "lease": {"device": lease, "start": lease_start, "end": lease_end},
                     "wall_time_s": time.perf_counter() - t0, **io.provenance()})
-    io.save_checkpoint(model_path, {"state_dict": state, "hparams": hparams, "training": dict(training),
+    io.save_checkpoint(model_path, {"state_dict": state, "hparams": hparams,
+                                    "training": (training.as_dict(exclude=("threads", "device")) if trained
+                                                 else {"val_fraction": training.val_fraction}),
                                     **io.provenance()})
     if history_path is not None:
         io.write_rows_csv(history_path, history, HISTORY_COLUMNS)
@@ -74,11 +81,11 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
 
 
 # ------------------------------------------------------------------ similarity
-def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placement="averaged",
-                   normalization="max", eps=1e-12, batch_size=1000, max_positions=32, seed=0, method="auto",
-                   device="auto", threads=1) -> None:
+def similarity_one(model_path, data_path, out_path, *, model_id: str, similarity=None, device="auto",
+                   threads: int = 1) -> None:
     """The eight similarity matrices (paper section 3.1) of every analysed hidden layer of one model, on the
-    test split: closed forms for the ReLU MLP, torch.func for conv nets and the user's own models."""
+    test split, with the ``similarity`` options (:class:`unitclust.settings.SimilarityOptions` or its dict):
+    closed forms for the ReLU MLP, torch.func for conv nets and the user's own models."""
     import torch
 
     from .checkpoints import analysed_layers, model_from_checkpoint
@@ -87,6 +94,7 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     from .runtime import configure_torch
     from .similarity import FAMILY, MEASURES, compute_similarity
 
+    opts = SimilarityOptions.of(similarity)
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
     arrays = load_dataset(data_path)
@@ -98,14 +106,12 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
         x, y = to_tensors(arrays, "test", dev)
         model = model.to(dev)
         if finite:
-            layers = compute_similarity(model, x, y, layers=modules, method=method, abs_placement=abs_placement,
-                                        normalization=normalization, eps=eps, batch_size=batch_size,
-                                        max_positions=max_positions, seed=seed)
+            layers = compute_similarity(model, x, y, layers=modules, **opts.as_dict())
         else:  # diverged weights: record NaN matrices with a status instead of crashing
             layers = [{m: np.full((n, n), np.nan) for m in MEASURES}
                       for n in layer_widths(model, modules, x[:1])]
-    common = {"abs_placement": abs_placement, "normalization": normalization, "eps": eps,
-              "n_inputs": len(x), "split": "test", "max_positions": max_positions, "positions_seed": seed}
+    common = {"abs_placement": opts.abs_placement, "normalization": opts.normalization, "eps": opts.eps,
+              "n_inputs": len(x), "split": "test", "max_positions": opts.max_positions, "positions_seed": opts.seed}
 
     def fill(f):
         for li, (mats, name) in enumerate(zip(layers, names), start=1):
@@ -118,11 +124,11 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, abs_placem
     for li, (mats, name) in enumerate(zip(layers, names), start=1):
         print(f"layer{li} ({name}): {len(mats['cov'])} units; max entry per measure: "
               + ", ".join(f"{m} {np.nanmax(mats[m]):.3g}" for m in MEASURES))
-    print(f"{len(x)} test inputs on {dev}, method {method}, abs_placement {abs_placement}, normalization "
-          f"{normalization}, status {'ok' if finite else 'diverged'}")
+    print(f"{len(x)} test inputs on {dev}, method {opts.method}, abs_placement {opts.abs_placement}, normalization "
+          f"{opts.normalization}, status {'ok' if finite else 'diverged'}")
     io.write_h5(out_path, fill, {"model": model_id, "trained": bool(ckpt["hparams"].get("trained", True)),
                                "status": "ok" if finite else "diverged", "device": str(dev), "lease": lease,
-                               "method": method, **common})
+                               "method": opts.method, **common})
 
 
 def import_one(checkpoint_path, data_path, model_path, metrics_path, *, checkpoints: dict, threads=1) -> dict:
@@ -171,10 +177,10 @@ def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, 
                            clustering=clustering, y=y, layers=analysed_layers(model, ckpt)[0])
 
 
-def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5000, target_entropy=0.15,
-                restarts=1, seed=0, mc_only_fraction=0.05, mc_only_steps=1000, n_null=0, model_path=None,
-                data_path=None, null_similarity: dict | None = None, threads=1) -> None:
-    """Cluster every (layer, measure) matrix of one similarity file (paper section 3.2, Algorithm 1).
+def cluster_one(sim_path, out_path, *, model_id: str, clustering=None, n_null: int = 0, model_path=None,
+                data_path=None, null_similarity=None, threads: int = 1) -> None:
+    """Cluster every (layer, measure) matrix of one similarity file (paper section 3.2, Algorithm 1) with
+    the ``clustering`` options (:class:`unitclust.settings.ClusteringOptions` or its dict).
 
     With ``n_null`` > 0 also the Q* of ``n_null`` shuffled-weight copies of the model
     (``model_path``, inputs from ``data_path``; similarity options ``null_similarity``), measured
@@ -183,12 +189,13 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
     from .clustering.cluster import cluster_matrix, monte_carlo_only
     from .seeds import stable_seed
 
+    opts = ClusteringOptions.of(clustering)
+    seed = opts.seed
     attrs, layers = io.read_h5_matrices(sim_path)
     status = str(attrs.get("status", "ok"))
     nulls = _null_q(model_path, data_path, n_null if status == "ok" else 0, model_id=model_id, seed=seed,
-                    similarity=null_similarity or {}, threads=threads,
-                    clustering={"method": method, "mc_steps": mc_steps, "target_entropy": target_entropy,
-                                "restarts": restarts})
+                    similarity=SimilarityOptions.of(null_similarity).as_dict(), threads=threads,
+                    clustering=opts.algorithm())
     results = {}
     for lname in io.layer_names(layers):
         for m, (S, _) in layers[lname].items():
@@ -199,10 +206,9 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
                                          q_mc_only=np.nan, n_clusters=np.nan, n_unused=len(S),
                                          status=status, seed=s)
                 continue
-            r = cluster_matrix(S, seed=s, method=method, mc_steps=mc_steps, target_entropy=target_entropy,
-                               restarts=restarts, name=name)
-            sampled = stable_seed(seed, "mc_only", model_id, lname, m) / 2.0**63 < mc_only_fraction
-            q_mc = (monte_carlo_only(S, seed=s, mc_only_steps=mc_only_steps, target_entropy=target_entropy)
+            r = cluster_matrix(S, seed=s, name=name, **opts.algorithm())
+            sampled = stable_seed(seed, "mc_only", model_id, lname, m) / 2.0**63 < opts.mc_only_fraction
+            q_mc = (monte_carlo_only(S, seed=s, mc_only_steps=opts.mc_only_steps, target_entropy=opts.target_entropy)
                     if sampled and r.status == "ok" else np.nan)
             results[lname, m] = dict(labels=r.labels, q=r.q, q_init=r.q_init, q_mc_only=q_mc,
                                      n_clusters=r.n_clusters, n_unused=r.n_unused, status=r.status, seed=r.seed)
@@ -217,23 +223,24 @@ def cluster_one(sim_path, out_path, *, model_id: str, method="paper", mc_steps=5
             d = f.require_group(lname).create_dataset(m, data=np.asarray(res.pop("labels"), dtype=np.int64))
             d.attrs.update({k: (float(v) if isinstance(v, float) else v) for k, v in res.items()})
 
-    io.write_h5(out_path, fill, {"model": model_id, "method": method, "mc_steps": mc_steps,
-                                 "target_entropy": target_entropy, "restarts": restarts, "seed": seed,
+    io.write_h5(out_path, fill, {"model": model_id, **opts.algorithm(), "seed": seed,
                                  "n_null": int(n_null), "status": status, "source": str(sim_path)})
 
 
 # ------------------------------------------------------------------ comparing clusterings
-def compare_one(clusters_path, out_path, *, model_id: str, unused="singletons", metrics=("element_sim",), n_perm=0,
-                seed=0) -> None:
-    """Agreement between the measures' cluster assignments, per layer (paper section 4.3): 8x8
-    element-centric similarity (dataset ``layerL``) and any other ``metrics`` (``<metric>/layerL``),
-    with chance levels from ``n_perm`` relabellings (attributes ``chance_mean``, ``p_value``)."""
+def compare_one(clusters_path, out_path, *, model_id: str, compare=None) -> None:
+    """Agreement between the measures' cluster assignments, per layer (paper section 4.3), with the
+    ``compare`` options (:class:`unitclust.settings.CompareOptions` or its dict): 8x8 element-centric
+    similarity (dataset ``layerL``) and any other ``metrics`` (``<metric>/layerL``), with chance levels
+    from ``n_perm`` relabellings (attributes ``chance_mean``, ``p_value``)."""
     from .compare import agreement_matrices
     from .measures import MEASURES
     from .seeds import stable_seed
 
+    opts = CompareOptions.of(compare)
+    unused, n_perm, seed = opts.unused, opts.n_perm, opts.seed
     attrs, layers = io.read_h5_matrices(clusters_path)
-    metrics = ["element_sim"] + [m for m in metrics if m != "element_sim"]
+    metrics = ["element_sim"] + [m for m in opts.metrics if m != "element_sim"]
     results = {}
     for lname in io.layer_names(layers):
         labels = {m: lab for m, (lab, _) in layers[lname].items()}
@@ -340,14 +347,16 @@ def summary_table_from_files(paths, out_path, *, experiments, datasets):
 
 
 def scorecard_from_files(modularity_path, cluster_similarity_path, metrics_path, sweeps_path, out_path, *,
-                         n_boot: int = 2000, bootstrap_seed: int = 0):
-    """findings.csv: the paper's findings measured on this run (docs/science.md §7)."""
+                         analysis=None):
+    """findings.csv: the paper's findings measured on this run (docs/science.md §7), with the bootstrap of
+    the ``analysis`` options (:class:`unitclust.settings.AnalysisOptions` or its dict)."""
     from .scorecard import scorecard
 
     t = io.read_tables(modularity=modularity_path, cluster_similarity=cluster_similarity_path,
                        metrics=metrics_path, sweeps=sweeps_path)
-    df = scorecard(t["modularity"], t["cluster_similarity"], t["metrics"], t["sweeps"], n_boot=n_boot,
-                   seed=bootstrap_seed)
+    opts = AnalysisOptions.of(analysis)
+    df = scorecard(t["modularity"], t["cluster_similarity"], t["metrics"], t["sweeps"], n_boot=opts.n_boot,
+                   seed=opts.bootstrap_seed)
     io.write_csv(df, out_path)
     for r in df.itertuples():
         print(f"{r.finding:34s} {r.value:9.4g} [{r.ci_low:9.4g}, {r.ci_high:9.4g}] {r.claim:20s} {r.verdict}")

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import fast_mlp
+from .settings import TrainingOptions
 
 SPARSITY_THRESHOLD = 1e-3
 EVAL_BATCH = 8192
@@ -31,18 +32,22 @@ ADAM_IMPLEMENTATIONS = ("default", "foreach", "fused")
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 
 
+_PAPER = TrainingOptions()
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """The training protocol (docs/science.md §2); ``adam`` picks torch's Adam implementation
-    (the same algorithm; ``fused`` is the fastest on CPU, see the README's benchmarks)."""
+    """The training protocol (docs/science.md §2; defaults from :class:`unitclust.settings.TrainingOptions`);
+    ``adam`` picks torch's Adam implementation (the same algorithm; ``fused`` is the fastest on CPU, see
+    the README's benchmarks)."""
 
-    lr: float = 1e-3
-    batch_size: int = 200
-    max_epochs: int = 500
-    lr_factor: float = 0.25
-    lr_patience: int = 3
-    patience: int = 6
-    monitor: str = "objective"  # "objective" (CE + penalty) or "cross_entropy"
+    lr: float = _PAPER.lr
+    batch_size: int = _PAPER.batch_size
+    max_epochs: int = _PAPER.max_epochs
+    lr_factor: float = _PAPER.lr_factor
+    lr_patience: int = _PAPER.lr_patience
+    patience: int = _PAPER.patience
+    monitor: str = _PAPER.monitor  # "objective" (CE + penalty) or "cross_entropy"
     adam: str = "fused"
     fast: str = "auto"  # "auto": the hand-written step of unitclust.fast_mlp for the plain MLP; "off": autograd
 

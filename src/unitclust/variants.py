@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from .settings import checked, with_defaults
+
 # Sections a variant may change (the others define the experiment itself, or are drawn once).
 VARIANT_SECTIONS = ("training", "similarity", "clustering", "compare", "analysis")
 # The per-model stages in DAG order and the options each depends on, cumulatively ("section" or
@@ -103,12 +105,16 @@ def variant_name(experiment: str, variant: str) -> str:
     return f"{experiment}{SEPARATOR}{variant}"
 
 
-def add_variants(experiments: dict, robustness: dict, check, workdir: str | Path = ".",
+def add_variants(experiments: dict, robustness: dict, schema: dict | None = None, workdir: str | Path = ".",
                  basedir: str | Path | None = None) -> dict:
     """``experiments`` plus, for every regularization-sweep experiment and every variant of
-    ``robustness["variants"]``, its variant experiment.  ``check(cfg, variant)`` validates and
-    fills the defaults of a variant's config and returns it."""
+    ``robustness["variants"]``, its variant experiment, whose config is validated against ``schema``
+    (when given; errors name the variant) and has its defaults filled."""
     from .experiments import Experiment
+
+    def check(cfg, v):
+        where = (f"of variant '{v}' (robustness.variants.{v})", "")
+        return checked(cfg, schema, where) if schema is not None else with_defaults(cfg)
 
     specs = {v: load_variant(v, spec, workdir, basedir) for v, spec in (robustness.get("variants") or {}).items()}
     out = dict(experiments)

@@ -8,13 +8,7 @@ rule cluster:
         f"{R}/models/{{model}}/clusters.h5",
     params:
         model_id=lambda wc: wc.model,
-        method=econf("clustering", "method"),
-        mc_steps=econf("clustering", "mc_steps"),
-        target_entropy=econf("clustering", "target_entropy"),
-        restarts=econf("clustering", "restarts"),
-        seed=econf("clustering", "seed"),
-        mc_only_fraction=econf("clustering", "mc_only_fraction"),
-        mc_only_steps=econf("clustering", "mc_only_steps"),
+        clustering=options("clustering"),
         n_null=N_NULL,
         null_similarity=null_similarity,
         version=STAGE_VERSION["cluster"],
@@ -36,10 +30,7 @@ rule compare:
         f"{R}/models/{{model}}/cluster_similarity.h5",
     params:
         model_id=lambda wc: wc.model,
-        unused=econf("compare", "unused"),
-        metrics=econf("compare", "metrics"),
-        n_perm=econf("compare", "n_perm"),
-        seed=econf("compare", "seed"),
+        compare=options("compare"),
         version=STAGE_VERSION["compare"],
     log:
         f"{R}/logs/compare/{{model}}.log",

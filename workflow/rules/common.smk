@@ -3,47 +3,32 @@ import sys
 from pathlib import Path
 
 import yaml
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package from this checkout (see README)
-from unitclust.config import describe_config_error
-from unitclust.experiments import architecture, conditional_defaults, datasets_of, resolve
+from unitclust.config import Setting
+from unitclust.experiments import datasets_of, resolve
+from unitclust.settings import Settings, checked
 from unitclust.variants import add_variants, file_stage, variants_of
 
 
-# A --configfile replaces config.yaml; unset keys take the schema's defaults (the paper's values).
+# A --configfile replaces config.yaml; unset keys take the defaults of unitclust.settings (the paper's values).
 if not config:
 
     configfile: "config.yaml"
 
 
-SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-_SCHEMA_DICT = yaml.safe_load(SCHEMA.read_text())
-
-
-def _validated(cfg, experiment=None, variant=None):
-    """Validate one config (the top level, one experiment's or one analysis variant's merged config)
-    and fill its defaults."""
-    problem = describe_config_error(cfg, _SCHEMA_DICT)
-    where = (f"of experiment '{experiment}' at 'experiments.{experiment}." if experiment is not None else
-             f"of variant '{variant}' (robustness.variants.{variant}) at '" if variant is not None else None)
-    if problem and where:
-        problem = problem.replace("Invalid configuration at '", f"Invalid configuration {where}", 1)
-    if problem:
-        raise WorkflowError(problem)
-    validate(cfg, str(SCHEMA))
-    return cfg
-
-
-conditional_defaults(config)
-_validated(config)
+SCHEMA = yaml.safe_load((Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml").read_text())
+# Every config is validated once (the top level, then each experiment's and each analysis variant's
+# merged config), before any job; the defaults are then filled into `config` (the report reads it).
 try:
-    EXPERIMENTS = resolve(config, _validated)
+    config.update(checked(config, SCHEMA))
+    SETTINGS = Settings.from_config(config)
+    EXPERIMENTS = resolve(config, SCHEMA)
     DATASETS = datasets_of(EXPERIMENTS)
-    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], lambda cfg, v: _validated(cfg, variant=v),
-                               basedir=workflow.basedir)
+    EXPERIMENTS = add_variants(EXPERIMENTS, config["robustness"], SCHEMA, basedir=workflow.basedir)
 except ValueError as _exc:
-    raise WorkflowError(f"Invalid configuration: {_exc}")
+    raise WorkflowError(str(_exc) if str(_exc).startswith("Invalid configuration") else
+                        f"Invalid configuration: {_exc}")
 # the experiments of the config itself (not analysis variants): summary tables and figures
 BASES = {name: e for name, e in EXPERIMENTS.items() if e.variant_of is None}
 OWN = {name for name, e in EXPERIMENTS.items() if e.own}
@@ -80,44 +65,24 @@ def exp(wildcards):
     return e
 
 
-def econf(*keys):
-    """Params function: a value of the job's experiment config, e.g. econf("training", "device")."""
+def options(section, exclude=()):
+    """Params function: the job's experiment's options of one config section, as a dict
+    (unitclust.settings); ``exclude``: keys that do not change the job's result (editing them reruns nothing)."""
+    return lambda wildcards: getattr(exp(wildcards).options, section).as_dict(exclude)
 
-    def get(wildcards):
-        value = exp(wildcards).config
-        for k in keys:
-            value = value[k]
-        return value
 
-    return get
+def option(section, key):
+    """Params function: one option of the job's experiment, e.g. option("training", "device")."""
+    return lambda wildcards: getattr(getattr(exp(wildcards).options, section), key)
 
 
 def data_file(wildcards):
     return f"results/{wildcards.dataset}/data.npz"
 
 
-def setting_value(name):
-    """Params function: a hyperparameter parsed from the {setting} wildcard."""
-    key = {"l2": "l2", "l1": "l1", "dropout": "drop"}[name]
-
-    def get(wildcards):
-        fields = dict(part.split("=") for part in wildcards.setting.split("_"))
-        return float(fields[key])
-
-    return get
-
-
-def training_params(wildcards):
-    t = exp(wildcards).config["training"]
-    return {k: t[k] for k in ("lr", "batch_size", "max_epochs", "lr_factor", "lr_patience",
-                              "patience", "val_fraction", "monitor")}
-
-
-def checkpoint_params(wildcards):
-    """What an import job needs of ``checkpoints``, in a fixed key order (reordering the YAML reruns nothing)."""
-    c = exp(wildcards).config["checkpoints"]
-    return {"factory": c.get("factory"), "kwargs": dict(sorted(c["kwargs"].items())), "layers": list(c["layers"]),
-            "input_shape": c.get("input_shape"), "format": c["format"]}
+def setting_params(wildcards):
+    """The regularization setting of the {setting} wildcard: {l2, l1, dropout}."""
+    return Setting.from_id(wildcards.setting).as_dict()
 
 
 def model_path(e, model, name):
@@ -145,13 +110,12 @@ def experiment_root(e):
     return f"results/{e.dataset}/{e.name}"
 
 
-N_NULL = config["significance"]["n_null"]
-# the similarity options the nulls are measured with (only a cluster-job parameter when there are nulls)
-SIMILARITY_KEYS = ("abs_placement", "normalization", "eps", "batch_size", "max_positions", "seed", "method")
+N_NULL = SETTINGS.significance.n_null
 
 
 def null_similarity(wildcards):
-    return {k: exp(wildcards).config["similarity"][k] for k in SIMILARITY_KEYS} if N_NULL else {}
+    """The similarity options the nulls are measured with (a cluster-job parameter only when there are nulls)."""
+    return options("similarity")(wildcards) if N_NULL else {}
 
 TABLES = ["sweeps", "metrics", "history", "modularity", "cluster_similarity"]
 OWN_TABLES = ["metrics", "modularity", "cluster_similarity"]
@@ -159,7 +123,7 @@ OWN_TABLES = ["metrics", "modularity", "cluster_similarity"]
 
 def example_models(e):
     """Fig. 3's example row: seed 0 at up to 4 evenly spaced strengths of the example sweep."""
-    rows = sorted((r for r in e.sweep_rows if r["sweep"] == config["plots"]["example_sweep"]),
+    rows = sorted((r for r in e.sweep_rows if r["sweep"] == SETTINGS.plots.example_sweep),
                   key=lambda r: r["value"])
     if not rows:
         return [], []
@@ -189,7 +153,7 @@ def figure_outputs(name):
     }
 
 
-EXTRA_METRICS = [m for m in config["compare"]["metrics"] if m != "element_sim"]
+EXTRA_METRICS = [m for m in SETTINGS.compare.metrics if m != "element_sim"]
 
 
 def experiment_targets(e):
@@ -211,7 +175,7 @@ def robustness_inputs(wildcards):
 
 
 def robustness_labels(wildcards):
-    return [config["robustness"]["base"]] + list(variants_of(EXPERIMENTS, wildcards.experiment))
+    return [SETTINGS.robustness.base] + list(variants_of(EXPERIMENTS, wildcards.experiment))
 
 
 def all_targets():

@@ -15,7 +15,7 @@ def figure_rule(name, inputs, outputs, stem, file=None, params={}, constraints={
         output:
             **outputs,
         params:
-            dpi=config["plots"]["dpi"],
+            dpi=SETTINGS.plots.dpi,
             **params,
         wildcard_constraints:
             **constraints,
@@ -41,7 +41,7 @@ AGREEMENT = table_files("cluster_similarity", "sweeps", "metrics")
 FIGURE_RULES = {
     "fig3": dict(inputs=MODULARITY | dict(sims=example_files("similarity.h5"), clusters=example_files("clusters.h5")),
                  params=dict(titles=lambda wc: example_models(exp(wc))[1],
-                             measure=config["plots"]["example_measure"])),
+                             measure=SETTINGS.plots.example_measure)),
     "fig3_z": dict(inputs=MODULARITY),
     "fig4": dict(inputs=table_files("cluster_similarity", "metrics"), script="agreement_figure",
                  params=dict(metric="element_sim", figure="fig4")),

@@ -20,7 +20,7 @@ rule table_metrics:
     output:
         report(f"{R}/tables/metrics.csv", caption="../report/table_metrics.rst", category="Tables", subcategory="{experiment}"),
     params:
-        accuracy_cutoff=econf("analysis", "accuracy_cutoff"),
+        accuracy_cutoff=option("analysis", "accuracy_cutoff"),
     log:
         f"{R}/logs/tables/metrics.log",
     benchmark:
@@ -91,8 +91,7 @@ rule scorecard:
     output:
         report(f"{R}/tables/findings.csv", caption="../report/findings.rst", category="Scorecard", subcategory="{experiment}"),
     params:
-        n_boot=econf("analysis", "n_boot"),
-        bootstrap_seed=econf("analysis", "bootstrap_seed"),
+        analysis=options("analysis", exclude=("accuracy_cutoff",)),
     log:
         f"{R}/logs/tables/findings.log",
     benchmark:

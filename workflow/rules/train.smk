@@ -7,19 +7,16 @@ rule train:
         metrics=f"{R}/models/{{setting}}/seed={{seed}}/metrics.json",
         history=f"{R}/models/{{setting}}/seed={{seed}}/history.csv",
     params:
-        l2=setting_value("l2"),
-        l1=setting_value("l1"),
-        dropout=setting_value("dropout"),
+        setting=setting_params,
         seed=lambda wc: int(wc.seed),
-        arch=lambda wc: architecture(exp(wc).config["model"]),
-        training=training_params,
-        device=econf("training", "device"),
+        arch=lambda wc: exp(wc).options.model.architecture(),
+        training=options("training", exclude=("threads",)),
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/train/{{setting}}/seed={{seed}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{setting}}/seed={{seed}}.tsv"
-    threads: lambda wc: exp(wc).config["training"]["threads"]
+    threads: option("training", "threads")
     resources:
         gpu=1,
     conda:
@@ -37,9 +34,8 @@ rule init_untrained:
         metrics=f"{R}/models/untrained/seed={{seed}}/metrics.json",
     params:
         seed=lambda wc: int(wc.seed),
-        arch=lambda wc: architecture(exp(wc).config["model"]),
-        val_fraction=econf("training", "val_fraction"),
-        device="cpu",
+        arch=lambda wc: exp(wc).options.model.architecture(),
+        val_fraction=option("training", "val_fraction"),
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/init_untrained/seed={{seed}}.log",
@@ -58,7 +54,7 @@ rule check_checkpoints:
     output:
         f"{R}/checks/checkpoints.json",
     params:
-        checkpoints=checkpoint_params,
+        checkpoints=lambda wc: exp(wc).options.checkpoints.as_params(),
         experiment=lambda wc: wc.experiment,
         dataset=lambda wc: wc.dataset,
     log:
@@ -82,7 +78,7 @@ rule import_checkpoint:
         model=f"{R}/models/checkpoint={{name}}/seed=0/model.pt",
         metrics=f"{R}/models/checkpoint={{name}}/seed=0/metrics.json",
     params:
-        checkpoints=checkpoint_params,
+        checkpoints=lambda wc: exp(wc).options.checkpoints.as_params(),
     log:
         f"{R}/logs/import_checkpoint/{{name}}.log",
     benchmark:

@@ -5,9 +5,7 @@ from unitclust.steps import cluster_one
 
 def main(sm):
     p = sm.params
-    cluster_one(sm.input.similarity, sm.output[0], model_id=p.model_id, method=p.method, mc_steps=p.mc_steps,
-                target_entropy=p.target_entropy, restarts=p.restarts, seed=p.seed,
-                mc_only_fraction=p.mc_only_fraction, mc_only_steps=p.mc_only_steps, n_null=p.n_null,
+    cluster_one(sm.input.similarity, sm.output[0], model_id=p.model_id, clustering=p.clustering, n_null=p.n_null,
                 model_path=sm.input.model or None, data_path=sm.input.data or None,
                 null_similarity=p.null_similarity, threads=sm.threads)
 

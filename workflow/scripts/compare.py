@@ -5,8 +5,7 @@ from unitclust.steps import compare_one
 
 def main(sm):
     p = sm.params
-    compare_one(sm.input[0], sm.output[0], model_id=p.model_id, unused=p.unused,
-                metrics=p.metrics, n_perm=p.n_perm, seed=p.seed)
+    compare_one(sm.input[0], sm.output[0], model_id=p.model_id, compare=p.compare)
 
 
 run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

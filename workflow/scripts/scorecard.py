@@ -6,7 +6,7 @@ from unitclust.steps import scorecard_from_files
 def main(sm):
     p = sm.params
     scorecard_from_files(sm.input.modularity, sm.input.cluster_similarity, sm.input.metrics, sm.input.sweeps,
-                         sm.output[0], n_boot=p.n_boot, bootstrap_seed=p.bootstrap_seed)
+                         sm.output[0], analysis=p.analysis)
 
 
 run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

@@ -5,9 +5,7 @@ from unitclust.steps import similarity_one
 
 def main(sm):
     p = sm.params
-    similarity_one(sm.input.model, sm.input.data, sm.output[0], model_id=p.model_id,
-                   abs_placement=p.abs_placement, normalization=p.normalization, eps=p.eps,
-                   batch_size=p.batch_size, max_positions=p.max_positions, seed=p.seed, method=p.method,
+    similarity_one(sm.input.model, sm.input.data, sm.output[0], model_id=p.model_id, similarity=p.similarity,
                    device=p.device, threads=sm.threads)
 
 

@@ -5,8 +5,8 @@ from unitclust.steps import train_one
 
 def main(sm):
     p = sm.params
-    train_one(sm.input.data, sm.output.model, sm.output.metrics, sm.output.history, arch=p.arch, l2=p.l2,
-              l1=p.l1, dropout=p.dropout, seed=p.seed, training=p.training, device=p.device, threads=sm.threads)
+    train_one(sm.input.data, sm.output.model, sm.output.metrics, sm.output.history, arch=p.arch, setting=p.setting,
+              seed=p.seed, training=p.training, threads=sm.threads)
 
 
 run(main, snakemake)  # noqa: F821 - Snakemake defines snakemake in the scripts it runs

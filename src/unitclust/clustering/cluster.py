@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..settings import ClusteringOptions
 from .leiden import leiden_labels
 from .monte_carlo import check_mc_args, monte_carlo
 from .objective import (
@@ -23,6 +24,7 @@ from .polish import greedy_polish
 from .spectral import spectral_init
 
 METHODS = ("paper", "leiden")
+_PAPER = ClusteringOptions()  # the defaults (unitclust.settings)
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,8 @@ def _prepare(S, name):
     return A, symmetrize(modularity_matrix(A)), used
 
 
-def cluster_matrix(S, *, seed: int, method: str = "paper", mc_steps: int = 5000,
-                   target_entropy: float = 0.15, restarts: int = 1,
+def cluster_matrix(S, *, seed: int, method: str = _PAPER.method, mc_steps: int = _PAPER.mc_steps,
+                   target_entropy: float = _PAPER.target_entropy, restarts: int = _PAPER.restarts,
                    name: str = "similarity matrix", polish: bool | None = None) -> ClusterResult:
     """Cluster the units of one similarity matrix by maximising modularity (eqs. 6-10).
 
@@ -114,7 +116,8 @@ def cluster_matrix(S, *, seed: int, method: str = "paper", mc_steps: int = 5000,
                          n_clusters=number_of_clusters(best), n_unused=n_unused, status="ok", seed=int(seed))
 
 
-def monte_carlo_only(S, *, seed: int, mc_only_steps: int = 1000, target_entropy: float = 0.15,
+def monte_carlo_only(S, *, seed: int, mc_only_steps: int = _PAPER.mc_only_steps,
+                     target_entropy: float = _PAPER.target_entropy,
                      name: str = "similarity matrix") -> float:
     """Q* of Algorithm 3 alone, ``mc_only_steps`` steps from a single cluster, draws from
     ``np.random.default_rng(seed)`` (Supplemental Fig. S2, right).  NaN when every unit is

@@ -24,16 +24,19 @@ from ..measures import BASE_MEASURES, FAMILY, LABELS, MEASURES
 from .closed_form import similarity_matrices
 from .generic import generic_similarity_matrices, sampled_positions
 from .normalize import ABS_PLACEMENTS, NORMALIZATIONS, check_option, normalize
+from ..settings import SimilarityOptions
 
 METHODS = ("auto", "closed_form", "generic")
+_PAPER = SimilarityOptions()  # the defaults (unitclust.settings)
 
 __all__ = ["MEASURES", "BASE_MEASURES", "FAMILY", "LABELS", "ABS_PLACEMENTS", "NORMALIZATIONS", "METHODS",
            "normalize", "similarity_matrices", "generic_similarity_matrices", "sampled_positions",
            "compute_similarity"]
 
 
-def compute_similarity(model, x, y=None, *, layers=None, method="auto", abs_placement="averaged",
-                       normalization="max", eps=1e-12, batch_size=1000, max_positions=32, seed=0):
+def compute_similarity(model, x, y=None, *, layers=None, method=_PAPER.method, abs_placement=_PAPER.abs_placement,
+                       normalization=_PAPER.normalization, eps=_PAPER.eps, batch_size=_PAPER.batch_size,
+                       max_positions=_PAPER.max_positions, seed=_PAPER.seed):
     """The eight similarity matrices (eqs. 1-5) of the hidden ``layers`` (module names; default
     ``model.hidden_layers``): one dict per layer, in the order of ``layers``.
 
