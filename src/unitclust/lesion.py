@@ -7,13 +7,15 @@ A layer's units are the entries of a dense output (B, n) or the channels of a sp
 map over inputs, per channel and position), read by a forward hook on the layer.
 
 Batched: the hook replaces the layer's output for a batch of B inputs by the (g*B)-batch that
-stacks g masked copies of it, one per unit group, so the part of the network before the layer
-runs once per (input batch, chunk of g groups) and every group shares a few forward passes;
-inputs and groups are chunked so that the stacked output holds at most ``max_elements`` values.
-This needs the computation after the layer to treat dim 0 as independent samples (no batch
-statistics, no reshape by a batch size fixed before the layer), which holds for the package's MLP
-and CNN in eval mode and for the usual torch classifiers; the number of logits returned and the
-number of calls of the layer per pass are checked.
+stacks g masked copies of it, one per unit group (``out * keep + fill * (1 - keep)``, exact for
+finite activations), so the part of the network before the layer runs once per (input batch,
+chunk of g groups) and all groups share a few forward passes.  The stacked output holds at most
+``max_elements`` values: B is made small enough that every group fits in one pass (g = G) where
+possible, so the upstream part runs once per input.  This needs the computation after the layer
+to treat dim 0 as independent samples (no batch statistics, no reshape by a batch size fixed
+before the layer), which holds for the package's MLP and CNN in eval mode and for the usual torch
+classifiers; the number of logits returned and the number of calls of the layer per pass are
+checked.  The mean of ``mode="mean"`` is accumulated in float64 over all of x in the intact pass.
 
 Statistics of a cluster (:func:`lesion_statistics`): the accuracy drop (intact - lesioned), the
 per-class drops, and their *specificity*, the standard deviation across classes (ddof 0) of the
@@ -37,7 +39,7 @@ import numpy as np
 import torch
 
 MODES = ("zero", "mean")
-MAX_ELEMENTS = 2**23  # values of the stacked layer output of one forward pass (32 MiB in float32)
+MAX_ELEMENTS = 2**21  # values of the stacked layer output of one forward pass (8 MiB in float32)
 
 
 def _module(model, layer: str):
@@ -83,7 +85,7 @@ class _Stacker:
     and while ``mask`` (g, n) is set returns g masked copies of the output stacked along dim 0."""
 
     def __init__(self):
-        self.calls, self.shape, self.total, self.mask, self.fill = 0, None, None, None, None
+        self.calls, self.shape, self.total, self.mask, self.fill, self.zero = 0, None, None, None, None, False
 
     def __call__(self, _module, _inputs, out):
         self.calls += 1
@@ -95,8 +97,12 @@ class _Stacker:
             s = out.detach().to(torch.float64).sum(0)
             self.total = s if self.total is None else self.total + s
             return None
-        keep = self.mask.reshape(self.mask.shape[0], 1, self.mask.shape[1], *([1] * (out.ndim - 2)))
-        stacked = torch.where(keep, self.fill.to(out.dtype), out.unsqueeze(0))
+        # out * 1 + 0 = out and out * 0 + fill = fill exactly, for finite activations
+        silenced = self.mask.reshape(self.mask.shape[0], 1, self.mask.shape[1], *([1] * (out.ndim - 2))).to(out.dtype)
+        if self.zero:
+            stacked = out.unsqueeze(0) * (1 - silenced)
+        else:
+            stacked = torch.addcmul(silenced * self.fill.to(out.dtype), out.unsqueeze(0), 1 - silenced)
         return stacked.reshape(-1, *out.shape[1:])
 
 
@@ -150,16 +156,14 @@ def lesion_accuracies(model, layer: str, x, y, groups, *, mode: str = "zero", ba
                 raise ValueError(f"labels y must lie in 0..{n_classes - 1} (the model has {n_classes} logits)")
             unit_shape = hook.shape[1:]
             groups = _check_groups(groups, unit_shape[0], layer)
-            if mode == "zero":
-                hook.fill = torch.zeros((), dtype=torch.float64, device=x.device)
-            else:
-                hook.fill = hook.total / len(x)
+            hook.zero = mode == "zero"
+            hook.fill = hook.total / len(x) if mode == "mean" else torch.zeros_like(hook.total)
             masks = torch.zeros(len(groups), unit_shape[0], dtype=torch.bool, device=x.device)
             for i, g in enumerate(groups):
                 masks[i, torch.as_tensor(g, device=x.device)] = True
             per_input = math.prod(unit_shape)
-            B = max(1, min(len(x), batch_size, max_elements // per_input))
-            step = max(1, max_elements // (B * per_input))
+            B = max(1, min(len(x), batch_size, max_elements // (per_input * max(1, len(groups)))))
+            step = max(1, min(len(groups), max_elements // (B * per_input)))
             lesioned = torch.zeros(len(groups), n_classes, dtype=torch.int64, device=x.device)
             for s in range(0, len(x), B):
                 yb = y[s:s + B]
