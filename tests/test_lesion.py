@@ -129,7 +129,11 @@ def test_batched_conv_lesions_equal_a_per_input_loop(conv_models, which, mode):
 
 def test_chunking_does_not_change_results(mlp_data):
     model, x, y = mlp_data
+    calls = []
+    handle = model.linears[0].register_forward_hook(lambda _m, i, _o: calls.append(len(i[0])))
     whole = lesion_accuracies(model, "relus.0", x, y, GROUPS_MLP, mode="mean")
+    handle.remove()
+    assert calls == [240, 240]  # the intact pass, then every group in one pass: the upstream part runs twice
     tiny = lesion_accuracies(model, "relus.0", x, y, GROUPS_MLP, mode="mean", batch_size=7, max_elements=13)
     np.testing.assert_array_equal(whole["acc"], tiny["acc"])
     np.testing.assert_array_equal(whole["class_acc"], tiny["class_acc"])
