@@ -252,3 +252,14 @@ def test_errors_name_the_problem(mlp_data):
         lesion_tests(model, {"relus.1": {"cov": np.zeros(6, dtype=np.int64)}}, x, y, n_random=1)
     with pytest.raises(ValueError, match="no layer 'fc'"):
         lesion_tests(model, {"fc": {"cov": np.zeros(6, dtype=np.int64)}}, x, y)
+
+
+def test_lesion_tests_on_a_users_conv_layer(conv_models):
+    models, x, y = conv_models
+    model, layer = models["external"]
+    rows, raw = lesion_tests(model, {layer: {"cov": np.array([0, 1, 1])}}, x, y, mode="mean", n_random=4,
+                             names={layer: "conv1"})
+    assert [(r["layer"], r["cluster"], r["size"]) for r in rows] == [("conv1", 0, 1), ("conv1", 1, 2)]
+    want = direct_hooked(model, layer, x, y, np.array([1, 2]), "mean", 3)[0]
+    assert rows[1]["acc"] == pytest.approx(want, abs=1e-12)
+    assert raw["conv1"]["module"] == "module.1" and raw["conv1"]["class_acc"].shape[1] == 3
