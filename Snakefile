@@ -13,6 +13,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/lesion.smk"
+include: "workflow/rules/planted.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 

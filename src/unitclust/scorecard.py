@@ -254,13 +254,21 @@ def scorecard(modularity: pd.DataFrame, cluster_similarity: pd.DataFrame, metric
     """One row per finding (:data:`SCORECARD_COLUMNS`): the measured value, its 95 % percentile
     bootstrap interval over seeds (``n_boot`` resamples, seeded) and the verdict."""
     trained, untrained = components(modularity, cluster_similarity, metrics, sweeps)
+    return evaluate(FINDINGS, trained, untrained, n_boot=n_boot, seed=seed)
+
+
+def evaluate(findings, trained: pd.DataFrame, untrained: pd.DataFrame, *, n_boot: int = 2000,
+             seed: int = 0) -> pd.DataFrame:
+    """One row per finding (:data:`SCORECARD_COLUMNS`) from per-seed components (``trained``,
+    ``untrained``: indexed by seed, one column per component): the value, its 95 % percentile
+    bootstrap interval over seeds (``n_boot`` resamples, seeded) and the verdict."""
     rng = np.random.default_rng(seed)
     draws_t = rng.integers(0, max(len(trained), 1), size=(n_boot, len(trained)))
     draws_u = rng.integers(0, max(len(untrained), 1), size=(n_boot, len(untrained)))
     boot_means = [(_seed_means(trained, dt), _seed_means(untrained, du)) for dt, du in zip(draws_t, draws_u)]
     full_t, full_u = _seed_means(trained), _seed_means(untrained)
     rows = []
-    for f in FINDINGS:
+    for f in findings:
         value = _value(f, full_t, full_u)
         boots = np.array([_value(f, mt, mu) for mt, mu in boot_means])
         ok = boots[np.isfinite(boots)]

@@ -140,6 +140,35 @@ class SignificanceOptions(Options):
 
 
 @dataclass(frozen=True)
+class LesionOptions(Options):
+    """Lesion tests of the clusters (:mod:`unitclust.lesion`); ``n_random`` 0: none."""
+
+    section: ClassVar[str] = "lesion"
+    n_random: int = 0
+    mode: str = "zero"
+    seed: int = 0
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True)
+class PlantedOptions(Options):
+    """Networks with planted modules (:mod:`unitclust.planted`); no ``strengths``: none."""
+
+    section: ClassVar[str] = "planted"
+    strengths: tuple[float, ...] = ()
+    modules: int = 4
+    hidden: tuple[int, ...] = (64, 64)
+    seeds: int = 3
+    sides: str = "same"
+    methods: tuple[str, ...] = ("paper", "leiden")
+
+    def check(self) -> None:
+        if min(self.hidden) < self.modules:
+            raise ValueError(f"Invalid configuration at 'planted.hidden': every hidden layer needs at least "
+                             f"planted.modules = {self.modules} units, got {list(self.hidden)}")
+
+
+@dataclass(frozen=True)
 class AnalysisOptions(Options):
     section: ClassVar[str] = "analysis"
     accuracy_cutoff: float = 0.8
@@ -183,7 +212,7 @@ class CheckpointOptions(Options):
 
 SECTIONS: dict[str, type[Options]] = {c.section: c for c in (
     DatasetOptions, ModelOptions, TrainingOptions, SimilarityOptions, ClusteringOptions, CompareOptions,
-    SignificanceOptions, AnalysisOptions, RobustnessOptions, PlotOptions)}
+    SignificanceOptions, LesionOptions, PlantedOptions, AnalysisOptions, RobustnessOptions, PlotOptions)}
 # The paper's Table 1 and its seeds (docs/science.md §1).
 SWEEPS = {"l2": {"l2": {"logspace": [-5, -1, 9]}, "l1": 0, "dropout": 0},
           "l1": {"l2": 1.0e-5, "l1": {"logspace": [-5, -2, 7]}, "dropout": 0},
@@ -205,6 +234,8 @@ class Settings:
     clustering: ClusteringOptions
     compare: CompareOptions
     significance: SignificanceOptions
+    lesion: LesionOptions
+    planted: PlantedOptions
     analysis: AnalysisOptions
     robustness: RobustnessOptions
     plots: PlotOptions
@@ -256,4 +287,6 @@ def checked(cfg: dict, schema: dict, where: tuple[str, str] | None = None) -> di
     problem = describe_config_error(cfg, schema, where)
     if problem:
         raise ValueError(problem)
-    return with_defaults(cfg)
+    out = with_defaults(cfg)
+    PlantedOptions.of(out["planted"]).check()
+    return out

@@ -30,7 +30,8 @@ INIT_SECTIONS = ("dataset", "model", "training.val_fraction")
 UNTRAINED = "untrained/"
 # The stage that writes each per-model file.
 FILE_STAGE = {"model.pt": "train", "metrics.json": "train", "history.csv": "train",
-              "similarity.h5": "similarity", "clusters.h5": "cluster", "cluster_similarity.h5": "compare"}
+              "similarity.h5": "similarity", "clusters.h5": "cluster", "cluster_similarity.h5": "compare",
+              "lesion.h5": "lesion"}  # lesion tests: only of the experiments of the config, in their own tree
 SEPARATOR = "+"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package from this checkout (see README)
-from unitclust.config import Setting
+from unitclust.config import Setting, fmt
 from unitclust.experiments import datasets_of, resolve
 from unitclust.settings import Settings, checked
 from unitclust.variants import add_variants, file_stage, variants_of
@@ -44,7 +44,7 @@ SUMMARY = "results/summary"
 # affected outputs rerun (Snakemake sees params changes, not edits to src/unitclust).
 # train 2: subnormal floats flushed to zero, fused Adam, per-epoch history (results may differ in the last bits)
 # similarity 2: subnormal floats flushed to zero; compare 2: element-centric similarity in closed form
-STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare": 2}
+STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare": 2, "lesion": 1}
 
 
 wildcard_constraints:
@@ -52,6 +52,7 @@ wildcard_constraints:
     experiment=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+[A-Za-z0-9][A-Za-z0-9_.-]*)?",
     setting=r"l2=[^/_]+_l1=[^/_]+_drop=[^/_]+",
     seed=r"\d+",
+    strength=r"[0-9][0-9.e+-]*",
     name=r"[A-Za-z0-9_.-]+",
     model=r"(untrained|l2=[^/_]+_l1=[^/_]+_drop=[^/_]+|checkpoint=[A-Za-z0-9_.-]+)/seed=\d+",
 
@@ -111,6 +112,7 @@ def experiment_root(e):
 
 
 N_NULL = SETTINGS.significance.n_null
+LESIONS = SETTINGS.lesion.n_random > 0  # lesion tests of every experiment of the config (not of analysis variants)
 
 
 def null_similarity(wildcards):
@@ -162,6 +164,9 @@ def experiment_targets(e):
                                                   for f in (("fig4",) if own else ("fig4", "figS5"))]
     figures += ["fig3_z"] if N_NULL and not own else []
     tables = OWN_TABLES if own else TABLES + ["findings"]
+    if LESIONS:
+        tables += ["lesion", "lesion_summary", "lesion_findings"]
+        figures += ["lesion_z"]
     root = experiment_root(e)
     return [f"{root}/tables/{t}.csv" for t in tables] + [f"{root}/figures/{f}.{ext}" for f in figures
                                                           for ext in ("pdf", "png")]
@@ -186,4 +191,8 @@ def all_targets():
         if e.variant_of is not None:
             targets += [f"{experiment_root(e)}/tables/{t}.csv" for t in TABLES + ["findings"]]
             targets.append(f"{experiment_root(BASES[e.variant_of])}/tables/robustness.csv")
+    if SETTINGS.planted.strengths:  # networks with planted modules, on the dataset of the config's top level
+        planted = f"results/planted/{SETTINGS.dataset.name}"
+        targets += [f"{planted}/tables/planted_recovery.csv"] + [f"{planted}/figures/planted.{ext}"
+                                                               for ext in ("pdf", "png")]
     return list(dict.fromkeys(targets)) + summary

@@ -51,6 +51,7 @@ FIGURE_RULES = {
     "figS4": dict(inputs=MODULARITY, script="by_layer", params=dict(quantity="n_clusters")),
     "figS5": dict(inputs=AGREEMENT, script="agreement_figure", params=dict(metric="element_sim", figure="figS5")),
     "training_curves": dict(inputs=table_files("history", "sweeps")),
+    "lesion_z": dict(inputs=table_files("lesion")),
 }
 for _name, _spec in FIGURE_RULES.items():
     figure_rule(_name, _spec["inputs"], figure_outputs(_name), _spec.get("script", _name),
@@ -82,4 +83,15 @@ figure_rule(
     params=dict(figure=lambda wc: wc.figure),
     constraints=dict(figure="|".join(SUMMARY_FIGURES)),
     root=SUMMARY,
+)
+
+# results/planted/<dataset>/figures/planted: recovery of planted modules per measure and clustering method
+figure_rule(
+    "planted_figure",
+    dict(recovery=f"{P}/tables/planted_recovery.csv"),
+    dict(pdf=f"{P}/figures/planted.pdf",
+         png=report(f"{P}/figures/planted.png", caption="../report/planted.rst", category="Planted modules")),
+    "planted_figure",
+    file="planted",
+    root=P,
 )

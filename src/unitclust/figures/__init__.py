@@ -12,6 +12,8 @@ from .agreement import fig4, figS5
 from .algorithm import figS2
 from .curves import training_curves
 from .experiments import q_by_depth, q_by_experiment
+from .lesion import lesion_figure
+from .planted import planted_figure
 from .modularity import by_layer, fig3, fig3_z, figS3, figS4
 from .prepare import sweep_positions
 from .save import save_figure
@@ -31,6 +33,8 @@ __all__ = [
     "sweep_positions",
     "fig3",
     "fig3_z",
+    "lesion_figure",
+    "planted_figure",
     "fig4",
     "figS1",
     "figS2",

@@ -1,9 +1,4 @@
-"""One function per workflow job: read the inputs, call the pure functions, write the outputs.
-
-The scripts in ``workflow/scripts`` are thin wrappers around these, so every job can also be
-run (and tested) from Python without Snakemake.  File formats live in :mod:`unitclust.io`.
-Each function returns (or prints) a short summary that the job's log records.
-"""
+"""The per-model jobs: train (or import), similarity, clustering, comparison (see :mod:`unitclust.steps`)."""
 
 from __future__ import annotations
 
@@ -12,9 +7,16 @@ import time
 
 import numpy as np
 
-from . import io
-from .data import load_dataset, to_tensors, train_val_split
-from .settings import AnalysisOptions, ClusteringOptions, CompareOptions, SimilarityOptions, TrainingOptions
+from .. import io
+from ..data import load_dataset, to_tensors, train_val_split
+from ..settings import (
+    ClusteringOptions,
+    CompareOptions,
+    LesionOptions,
+    PlantedOptions,
+    SimilarityOptions,
+    TrainingOptions,
+)
 
 
 def _print_epoch(row: dict) -> None:
@@ -30,10 +32,10 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
     when training, its per-epoch history CSV; print each epoch and a summary."""
     import torch
 
-    from .devices import lease_device
-    from .models import build_model
-    from .runtime import configure_torch
-    from .training import HISTORY_COLUMNS, TrainConfig, model_metrics, train
+    from ..devices import lease_device
+    from ..models import build_model
+    from ..runtime import configure_torch
+    from ..training import HISTORY_COLUMNS, TrainConfig, model_metrics, train
 
     training = TrainingOptions.of(training)
     l2, l1, dropout = (float(setting[k]) for k in ("l2", "l1", "dropout"))
@@ -88,11 +90,11 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, similarity
     closed forms for the ReLU MLP, torch.func for conv nets and the user's own models."""
     import torch
 
-    from .checkpoints import analysed_layers, model_from_checkpoint
-    from .devices import lease_device
-    from .external import layer_widths
-    from .runtime import configure_torch
-    from .similarity import FAMILY, MEASURES, compute_similarity
+    from ..checkpoints import analysed_layers, model_from_checkpoint
+    from ..devices import lease_device
+    from ..external import layer_widths
+    from ..runtime import configure_torch
+    from ..similarity import FAMILY, MEASURES, compute_similarity
 
     opts = SimilarityOptions.of(similarity)
     configure_torch(threads)
@@ -136,9 +138,9 @@ def import_one(checkpoint_path, data_path, model_path, metrics_path, *, checkpoi
     the workflow's checkpoint with its test loss and accuracy (no training)."""
     import torch
 
-    from .external import check_model, sha256
-    from .runtime import configure_torch
-    from .training import evaluate
+    from ..external import check_model, sha256
+    from ..runtime import configure_torch
+    from ..training import evaluate
 
     configure_torch(threads)
     t0 = time.perf_counter()
@@ -165,9 +167,9 @@ def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, 
     """Q* of the shuffled-weight nulls of one model (CPU), or ``{}`` when there are none."""
     if not n_null:
         return {}
-    from .checkpoints import analysed_layers, model_from_checkpoint
-    from .runtime import configure_torch
-    from .significance import null_modularity
+    from ..checkpoints import analysed_layers, model_from_checkpoint
+    from ..runtime import configure_torch
+    from ..significance import null_modularity
 
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
@@ -186,8 +188,8 @@ def cluster_one(sim_path, out_path, *, model_id: str, clustering=None, n_null: i
     (``model_path``, inputs from ``data_path``; similarity options ``null_similarity``), measured
     and clustered like the model (docs/science.md §4), as the attribute ``null_q`` of each dataset.
     """
-    from .clustering.cluster import cluster_matrix, monte_carlo_only
-    from .seeds import stable_seed
+    from ..clustering.cluster import cluster_matrix, monte_carlo_only
+    from ..seeds import stable_seed
 
     opts = ClusteringOptions.of(clustering)
     seed = opts.seed
@@ -233,9 +235,9 @@ def compare_one(clusters_path, out_path, *, model_id: str, compare=None) -> None
     ``compare`` options (:class:`unitclust.settings.CompareOptions` or its dict): 8x8 element-centric
     similarity (dataset ``layerL``) and any other ``metrics`` (``<metric>/layerL``), with chance levels
     from ``n_perm`` relabellings (attributes ``chance_mean``, ``p_value``)."""
-    from .compare import agreement_matrices
-    from .measures import MEASURES
-    from .seeds import stable_seed
+    from ..compare import agreement_matrices
+    from ..measures import MEASURES
+    from ..seeds import stable_seed
 
     opts = CompareOptions.of(compare)
     unused, n_perm, seed = opts.unused, opts.n_perm, opts.seed
@@ -267,130 +269,107 @@ def compare_one(clusters_path, out_path, *, model_id: str, compare=None) -> None
                                  "status": str(attrs.get("status", "ok"))})
 
 
-# ------------------------------------------------------------------ tables
-def model_id_of(path: str) -> str:
-    """'results/x/models/<setting>/seed=3/clusters.h5' -> '<setting>/seed=3'."""
-    parts = str(path).split("/")
-    return "/".join(parts[-3:-1])
+# ------------------------------------------------------------------ lesion tests
+LESION_COLUMNS = ("cluster", "size", "acc", "drop", "drop_random_mean", "drop_random_sd", "drop_z", "drop_p", "spec",
+                  "spec_random_mean", "spec_random_sd", "spec_z", "spec_p")
 
 
-def metrics_table_from_files(paths, out_path, *, accuracy_cutoff: float):
-    """metrics.csv from every model's metrics JSON."""
-    from .tables import metrics_table
+def lesion_one(model_path, clusters_path, data_path, out_path, *, model_id: str, lesion=None, device="auto",
+               threads: int = 1) -> None:
+    """Lesion tests of every cluster of one model (:mod:`unitclust.lesion`) with the ``lesion`` options
+    (:class:`unitclust.settings.LesionOptions` or its dict), on the test split: per layer and measure
+    (group ``layerL/<measure>``) one entry per cluster of :data:`LESION_COLUMNS` and ``class_drop``
+    (clusters x classes), the random groups' indices (``random_group``) into the layer's distinct
+    groups (``layerL/groups``: ``units``, ``sizes``, ``acc``, ``class_acc``)."""
+    from ..checkpoints import analysed_layers, model_from_checkpoint
+    from ..devices import lease_device
+    from ..lesion import lesion_tests
+    from ..runtime import configure_torch
 
-    df = metrics_table({model_id_of(p): io.read_json(p) for p in paths}, accuracy_cutoff)
-    io.write_csv(df, out_path)
-    trained = df[df["trained"]]
-    print(f"{len(df)} models ({len(trained)} trained); {int((~trained['valid']).sum())} trained models excluded "
-          f"(test accuracy < {accuracy_cutoff} or diverged); median test accuracy {trained['test_acc'].median():.4f}")
-    return df
+    opts = LesionOptions.of(lesion)
+    configure_torch(threads)
+    attrs, layers = io.read_h5_matrices(clusters_path)
+    status = str(attrs.get("status", "ok"))
+    ckpt = io.load_checkpoint(model_path)
+    model = model_from_checkpoint(ckpt)
+    modules, names = analysed_layers(model, ckpt)
+    lnames = io.layer_names(layers)
+    if len(lnames) != len(modules):
+        raise ValueError(f"{clusters_path} has {len(lnames)} layers, the model {model_path} {len(modules)}; "
+                         "rerun the clustering of this model")
+    rows, raw = [], {}
+    with lease_device(device) as dev:
+        if status == "ok":
+            x, y = to_tensors(load_dataset(data_path), "test", dev)
+            labels = {mod: {m: lab for m, (lab, _) in layers[ln].items()} for mod, ln in zip(modules, lnames)}
+            rows, raw = lesion_tests(model.to(dev), labels, x, y, mode=opts.mode, n_random=opts.n_random,
+                                  seed=opts.seed, model_id=model_id, names=dict(zip(modules, lnames)),
+                                  batch_size=opts.batch_size)
+    columns = _lesion_columns(rows, raw)
 
+    def fill(f):
+        for ln, r in raw.items():
+            g = f.create_group(f"{ln}/groups")
+            for key in ("units", "sizes", "acc", "class_acc", "intact_class_acc", "n_per_class"):
+                g.create_dataset(key, data=np.asarray(r[key]))
+            f[ln].attrs.update({"module": r["module"], "intact_acc": float(r["intact_acc"])})
+            for m, cols in columns[ln].items():
+                d = f.create_group(f"{ln}/{m}")
+                for key, values in cols.items():
+                    d.create_dataset(key, data=np.asarray(values))
 
-def modularity_table_from_files(cluster_paths, metrics_path, out_path):
-    """modularity.csv from every model's cluster file."""
-    from .tables import modularity_table
-
-    clusters = {model_id_of(p): io.read_h5_matrices(p)[1] for p in cluster_paths}
-    df = modularity_table(clusters, io.read_table(metrics_path))
-    io.write_csv(df, out_path)
-    print(f"{len(df)} rows; mean Q* of valid trained models per measure:")
-    print(df[df["valid"] & df["trained"]].groupby("measure")["q"].mean().round(4).to_string())
-    return df
-
-
-def cluster_similarity_table_from_files(paths, metrics_path, out_path):
-    """cluster_similarity.csv from every model's comparison file."""
-    from .tables import cluster_similarity_table
-
-    mats = {}
-    for p in paths:
-        with io.open_h5(p) as f:
-            mats[model_id_of(p)] = {
-                (str(d.attrs.get("metric", "element_sim")), d.name.rsplit("/", 1)[1]):
-                (d[()], [str(m) for m in d.attrs["measures"]], d.attrs.get("chance_mean"), d.attrs.get("p_value"))
-                for d in _datasets(f)}
-    df = cluster_similarity_table(mats, io.read_table(metrics_path))
-    io.write_csv(df, out_path)
-    print(f"{len(df)} rows; metrics {sorted(df['metric'].unique())}")
-    return df
-
-
-def _datasets(group):
-    """Every dataset below an HDF5 group, depth first."""
-    for key in group:
-        item = group[key]
-        if hasattr(item, "keys"):
-            yield from _datasets(item)
-        else:
-            yield item
-
-
-def history_table_from_files(paths, out_path):
-    """history.csv (one row per trained model x epoch) from every model's history file."""
-    from .tables import history_table
-
-    df = history_table({model_id_of(p): io.read_table(p) for p in paths})
-    io.write_csv(df, out_path)
-    print(f"{df['model'].nunique()} models, {len(df)} epochs in all")
-    return df
+    for ln, by_measure in columns.items():
+        print(f"{ln}: intact accuracy {raw[ln]['intact_acc']:.4f}; "
+              + ", ".join(f"{m} {len(c['cluster'])} clusters, mean drop z {np.nanmean(c['drop_z']):.2f}, "
+                          f"spec z {np.nanmean(c['spec_z']):.2f}" for m, c in by_measure.items() if len(c["cluster"])))
+    print(f"lesion tests on {dev}: mode {opts.mode}, {opts.n_random} random groups per cluster size, status {status}")
+    io.write_h5(out_path, fill, {"model": model_id, "status": status, "source": str(clusters_path),
+                                 **opts.as_dict()})
 
 
-def summary_table_from_files(paths, out_path, *, experiments, datasets):
-    """results/summary/tables/modularity.csv: every experiment's modularity table, stacked."""
-    from .tables import summary_table
-
-    df = summary_table({(e, d): io.read_table(p) for p, e, d in zip(paths, experiments, datasets)})
-    io.write_csv(df, out_path)
-    print(f"{len(df)} rows from {len(paths)} experiments: "
-          + ", ".join(f"{e} ({n} layers)" for e, n in df.groupby("experiment", sort=False)["n_layers"].first().items()))
-    return df
-
-
-def scorecard_from_files(modularity_path, cluster_similarity_path, metrics_path, sweeps_path, out_path, *,
-                         analysis=None):
-    """findings.csv: the paper's findings measured on this run (docs/science.md §7), with the bootstrap of
-    the ``analysis`` options (:class:`unitclust.settings.AnalysisOptions` or its dict)."""
-    from .scorecard import scorecard
-
-    t = io.read_tables(modularity=modularity_path, cluster_similarity=cluster_similarity_path,
-                       metrics=metrics_path, sweeps=sweeps_path)
-    opts = AnalysisOptions.of(analysis)
-    df = scorecard(t["modularity"], t["cluster_similarity"], t["metrics"], t["sweeps"], n_boot=opts.n_boot,
-                   seed=opts.bootstrap_seed)
-    io.write_csv(df, out_path)
-    for r in df.itertuples():
-        print(f"{r.finding:34s} {r.value:9.4g} [{r.ci_low:9.4g}, {r.ci_high:9.4g}] {r.claim:20s} {r.verdict}")
-    return df
+def _lesion_columns(rows: list[dict], raw: dict) -> dict:
+    """The rows of :func:`unitclust.lesion.lesion_tests` as columns per layer and measure, with the
+    random groups' indices."""
+    out = {ln: {m: {k: [] for k in LESION_COLUMNS + ("class_drop",)} for m in r["measures"]} for ln, r in raw.items()}
+    for row in rows:
+        cols = out[row["layer"]][row["measure"]]
+        for k in LESION_COLUMNS + ("class_drop",):
+            cols[k].append(row[k])
+    for ln, r in raw.items():
+        n_classes = len(r["intact_class_acc"])
+        for m, cols in out[ln].items():
+            cols["class_drop"] = np.asarray(cols["class_drop"], dtype=np.float64).reshape(-1, n_classes)
+            cols["random_group"] = r["measures"][m]["random_group"]
+    return out
 
 
-def robustness_from_files(findings_paths, labels, out_path):
-    """robustness.csv: the findings tables of several analysis variants side by side."""
-    from .scorecard import robustness
+# ------------------------------------------------------------------ planted modules
+def planted_one(data_path, out_path, *, strength: float, seed: int, planted=None, similarity=None, clustering=None,
+                threads: int = 1) -> None:
+    """Recovery of the planted modules of one network (:func:`unitclust.planted.planted_mlp` at
+    ``strength``, ``seed``, the ``planted`` options) on the dataset's test inputs (flattened) by every
+    measure (``similarity`` options) and clustering method (``clustering`` options) -> a CSV, one row
+    per (layer, measure, method, side)."""
+    from ..planted import planted_mlp, recovery
+    from ..runtime import configure_torch
 
-    if len(findings_paths) != len(labels):
-        raise ValueError(f"{len(findings_paths)} findings tables for {len(labels)} labels {labels}")
-    cards = {label: io.read_table(path) for label, path in zip(labels, findings_paths)}
-    df = robustness(cards)
-    io.write_csv(df, out_path)
-    for r in df.to_dict("records"):
-        verdicts = " | ".join(f"{label}: {r[f'verdict:{label}']}" for label in labels)
-        print(f"{r['finding']:34s} {verdicts}{'   (verdict changes)' if r['verdict_changes'] else ''}")
-    return df
-
-
-# ------------------------------------------------------------------ figures
-def example_matrices(sim_paths, cluster_paths, titles, *, measure: str, layer: int = 1) -> list[dict]:
-    """Fig. 3's example row: normalized adjacency A~ (eq. 7) of one layer, units sorted by cluster."""
-    from .clustering.objective import adjacency, normalized_adjacency
-
-    examples = []
-    for sim, clu, title in zip(sim_paths, cluster_paths, titles):
-        S, _ = io.read_h5_dataset(sim, f"layer{layer}/{measure}")
-        labels, attrs = io.read_h5_dataset(clu, f"layer{layer}/{measure}")
-        A = normalized_adjacency(adjacency(S)[0])
-        key = np.where(labels < 0, labels.max(initial=0) + 1, labels)
-        order = np.argsort(key, kind="stable")
-        sizes = np.bincount(key[order] - key.min()) if len(key) else np.array([])
-        examples.append({"title": title, "matrix": A[np.ix_(order, order)], "q": float(attrs["q"]),
-                         "boundaries": np.cumsum(sizes[sizes > 0])[:-1].tolist()})
-    return examples
+    opts, clu = PlantedOptions.of(planted), ClusteringOptions.of(clustering)
+    configure_torch(threads)
+    arrays = load_dataset(data_path)
+    x, _ = to_tensors(arrays, "test", "cpu")
+    x = x.reshape(len(x), -1)
+    n_classes = int(arrays["y_train"].max()) + 1
+    model, truth = planted_mlp(x.shape[1], n_classes, opts.hidden, opts.modules, strength, seed, sides=opts.sides)
+    rows = recovery(model, x, truth, methods=opts.methods, seed=seed, strength=strength,
+                    similarity=SimilarityOptions.of(similarity).as_dict(),
+                    clustering={k: v for k, v in clu.algorithm().items() if k != "method"})
+    rows = [{**r, "modules": opts.modules, "sides": opts.sides} for r in rows]
+    io.write_rows_csv(out_path, rows, list(rows[0]))
+    for method in opts.methods:
+        mine = [r for r in rows if r["method"] == method]
+        means = {m: np.mean([r["element_sim"] for r in mine if r["measure"] == m]) for m in dict.fromkeys(
+            r["measure"] for r in mine)}
+        print(f"{method}: element-centric similarity to the planted modules per measure (mean over layers): "
+              + ", ".join(f"{m} {v:.3f}" for m, v in means.items()))
+    print(f"planted network: {x.shape[1]} inputs, hidden {list(opts.hidden)}, {n_classes} classes, "
+          f"{opts.modules} modules ({opts.sides} sides), strength {strength}, seed {seed}; {len(x)} test inputs")
