@@ -81,9 +81,10 @@ def test_workstation_profile_keeps_scheduler_timers_rare(monkeypatch):
 
     monkeypatch.chdir(REPO)
     _, named = parse_args(["--cores", "2", "--workflow-profile", "workflow/profiles/default"])
-    # long enough to keep re-runs rare, short enough that a finished run returns within a minute
+    # long enough to keep re-runs rare, short enough that a finished run returns within 10 s
     # (Snakemake waits for its re-run timers before it exits)
-    assert named.max_jobs_per_timespan.timespan == 60 and named.max_jobs_per_timespan.max_jobs >= 10_000
+    assert named.max_jobs_per_timespan.timespan == 10 and named.max_jobs_per_timespan.max_jobs >= 10_000
+    assert named.scheduler == "greedy"
     assert named.show_failed_logs
     _, plain = parse_args(["--cores", "2"])
     assert plain.max_jobs_per_timespan.timespan == 1 and not plain.show_failed_logs
