@@ -96,3 +96,10 @@ def test_findings_without_valid_trained_models_are_not_applicable():
 def test_an_empty_table_keeps_its_columns():
     assert list(lesion_table({}, metrics()).columns) == LESION_COLUMNS
     assert lesion_summary(lesion_table({}, metrics())).empty
+
+
+def test_one_trained_seed_gives_a_value_but_no_interval_or_verdict():
+    one = {m: v for m, v in lesions(spec_down=2.0).items() if m.endswith("seed=0")}
+    card = lesion_findings(lesion_table(one, metrics()), n_boot=50)
+    assert (card["verdict"] == "not applicable").all() and card["ci_low"].isna().all()
+    assert card.set_index("finding").loc["lesion_downstream_specific", "value"] == pytest.approx(2.0)

@@ -7,7 +7,7 @@ resamples the trained seeds (and, independently, the untrained seeds) with repla
 components of one resample use the same seeds, so paired seeds stay together.  Verdict: ``yes``
 when the whole interval lies on the side the paper states, ``no`` when it lies wholly on the
 other side, ``inconclusive`` when it straddles the boundary, ``not applicable`` when the run lacks what the
-quantity needs (e.g. no dropout sweep).  The definitions are in docs/science.md §7.
+quantity needs (e.g. no dropout sweep) or has a single trained seed (no interval).  The definitions are in docs/science.md §7.
 """
 
 from __future__ import annotations
@@ -272,7 +272,9 @@ def evaluate(findings, trained: pd.DataFrame, untrained: pd.DataFrame, *, n_boot
         value = _value(f, full_t, full_u)
         boots = np.array([_value(f, mt, mu) for mt, mu in boot_means])
         ok = boots[np.isfinite(boots)]
-        low, high = (np.percentile(ok, [2.5, 97.5]) if np.isfinite(value) and len(ok) else (np.nan, np.nan))
+        # one trained seed has no spread to resample: no interval, and the verdict is "not applicable"
+        low, high = (np.percentile(ok, [2.5, 97.5]) if np.isfinite(value) and len(ok) and len(trained) > 1
+                     else (np.nan, np.nan))
         rows.append({"finding": f.name, "section": f.section, "paper": f.paper, "quantity": f.quantity,
                      "claim": _claim_text(f.claim), "value": value, "ci_low": float(low), "ci_high": float(high),
                      "n_seeds": len(trained), "verdict": verdict(f.claim, low, high),
