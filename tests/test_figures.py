@@ -252,7 +252,8 @@ def _imports(path: Path, package: str) -> set[str]:
 
 def test_no_torch_imported():
     """Plot jobs must start fast: no module of the figures package imports torch, and among the
-    unitclust modules only unitclust.measures and unitclust.io (stdlib-only at module level)."""
+    unitclust modules only unitclust.measures and unitclust.io (stdlib-only at module level) and
+    unitclust.lesion_summary (pandas; it and what it imports import no torch)."""
     files = sorted(Path(figures.__file__).parent.glob("*.py"))
     assert {f.stem for f in files} >= {"__init__", "style", "prepare", "panels", "save"}
     for f in files:
@@ -260,7 +261,18 @@ def test_no_torch_imported():
         assert not any(n.split(".")[0] == "torch" for n in names), (f.name, names)
         ours = {n for n in names if n.split(".")[0] == "unitclust"
                 and not n.startswith("unitclust.figures")}
-        assert ours <= {"unitclust.measures", "unitclust.io"}, (f.name, ours)
+        assert ours <= {"unitclust.measures", "unitclust.io", "unitclust.lesion_summary"}, (f.name, ours)
+    # lesion_summary and the modules it imports at module level, transitively, import no torch there
+    src, todo, seen = Path(unitclust.__file__).parent, ["lesion_summary"], set()
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        tree = ast.parse((src / f"{name}.py").read_text())
+        top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+        top |= {("." * n.level) + (n.module or "") for n in tree.body if isinstance(n, ast.ImportFrom)}
+        assert not any(t.split(".")[0] == "torch" for t in top), (name, top)
+        todo += [t.lstrip(".") for t in top if t.startswith(".") and t.lstrip(".") not in seen]
+    assert seen == {"lesion_summary", "measures", "scorecard", "tables"}, seen
     io_tree = ast.parse(Path(unitclust.io.__file__).read_text())
     top = {a.name for n in io_tree.body if isinstance(n, ast.Import) for a in n.names}
     top |= {n.module or "" for n in io_tree.body if isinstance(n, ast.ImportFrom) and not n.level}

@@ -151,6 +151,21 @@ def test_every_q_is_eq8_in_every_experiment(run):
     assert checked == (9 + 4 + 4) * 8
 
 
+def test_lesion_tests_of_every_experiment(run):
+    """Conv layers (channels are the units) and the user's own modules are lesioned like the MLP."""
+    work, _ = run
+    for name, widths in LAYERS.items():
+        table = pd.read_csv(work / D / name / "tables/lesion.csv")
+        assert sorted(table["layer"].unique()) == list(range(1, len(widths) + 1)), name
+        for layer, width in enumerate(widths, start=1):
+            sizes = table[(table["layer"] == layer)].groupby(["model", "measure"])["size"].sum()
+            assert (sizes <= width).all() and (sizes > 0).all(), (name, layer)
+        assert table["drop_p"].between(1 / 5, 1).all() and (table["n_random"] == 4).all()
+        assert (work / D / name / "figures/lesion_z.png").exists()
+    own = pd.read_csv(work / D / "own/tables/lesion.csv")
+    assert set(own["setting"]) == {"checkpoint=net_a", "checkpoint=net_b"}
+
+
 def test_summary_table_and_figures_across_experiments(run):
     work, _ = run
     table = pd.read_csv(work / "results/summary/tables/modularity.csv")

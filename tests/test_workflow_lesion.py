@@ -43,7 +43,7 @@ def direct_accuracy(model, module, x, y, units):
     handle = dict(model.named_modules())[module].register_forward_hook(zero)
     try:
         with torch.no_grad():
-            return float((model.eval()(x).argmax(1) == y).float().mean())
+            return int((model.eval()(x).argmax(1) == y).sum()) / len(y)
     finally:
         handle.remove()
 

@@ -50,7 +50,8 @@ def write_config(workdir: Path, name="config.yaml", **overrides) -> Path:
 def snakemake(workdir: Path, *args, config: Path | None = None, check=True, timeout=900, snakefile=None,
               extra_env: dict | None = None):
     snakefile = snakefile or (workdir / "Snakefile" if (workdir / "Snakefile").exists() else ROOT / "Snakefile")
-    cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), *args,
+    # the greedy scheduler, as in the workstation profile: the same jobs, without an ILP solve per round
+    cmd = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), "--scheduler", "greedy", *args,
            "--configfile", str(config or workdir / "tiny.yaml")]
     pythonpath = os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "UNITCLUST_LOCK_DIR": str(workdir / ".locks"),
