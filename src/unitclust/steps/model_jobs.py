@@ -270,15 +270,12 @@ def compare_one(clusters_path, out_path, *, model_id: str, compare=None) -> None
 
 
 # ------------------------------------------------------------------ lesion tests
-LESION_COLUMNS = ("cluster", "size", "acc", "drop", "drop_random_mean", "drop_random_sd", "drop_z", "drop_p", "spec",
-                  "spec_random_mean", "spec_random_sd", "spec_z", "spec_p")
-
-
 def lesion_one(model_path, clusters_path, data_path, out_path, *, model_id: str, lesion=None, device="auto",
                threads: int = 1) -> None:
     """Lesion tests of every cluster of one model (:mod:`unitclust.lesion`) with the ``lesion`` options
     (:class:`unitclust.settings.LesionOptions` or its dict), on the test split: per layer and measure
-    (group ``layerL/<measure>``) one entry per cluster of :data:`LESION_COLUMNS` and ``class_drop``
+    (group ``layerL/<measure>``) one entry per cluster of the statistics of
+    :data:`unitclust.lesion_summary.STAT_COLUMNS` and ``class_drop``
     (clusters x classes), the random groups' indices (``random_group``) into the layer's distinct
     groups (``layerL/groups``: ``units``, ``sizes``, ``acc``, ``class_acc``)."""
     from ..checkpoints import analysed_layers, model_from_checkpoint
@@ -292,7 +289,7 @@ def lesion_one(model_path, clusters_path, data_path, out_path, *, model_id: str,
     status = str(attrs.get("status", "ok"))
     ckpt = io.load_checkpoint(model_path)
     model = model_from_checkpoint(ckpt)
-    modules, names = analysed_layers(model, ckpt)
+    modules = analysed_layers(model, ckpt)[0]
     lnames = io.layer_names(layers)
     if len(lnames) != len(modules):
         raise ValueError(f"{clusters_path} has {len(lnames)} layers, the model {model_path} {len(modules)}; "
@@ -330,10 +327,13 @@ def lesion_one(model_path, clusters_path, data_path, out_path, *, model_id: str,
 def _lesion_columns(rows: list[dict], raw: dict) -> dict:
     """The rows of :func:`unitclust.lesion.lesion_tests` as columns per layer and measure, with the
     random groups' indices."""
-    out = {ln: {m: {k: [] for k in LESION_COLUMNS + ("class_drop",)} for m in r["measures"]} for ln, r in raw.items()}
+    from ..lesion_summary import STAT_COLUMNS
+
+    keys = [*STAT_COLUMNS, "class_drop"]
+    out = {ln: {m: {k: [] for k in keys} for m in r["measures"]} for ln, r in raw.items()}
     for row in rows:
         cols = out[row["layer"]][row["measure"]]
-        for k in LESION_COLUMNS + ("class_drop",):
+        for k in keys:
             cols[k].append(row[k])
     for ln, r in raw.items():
         n_classes = len(r["intact_class_acc"])
