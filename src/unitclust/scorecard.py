@@ -7,7 +7,8 @@ resamples the trained seeds (and, independently, the untrained seeds) with repla
 components of one resample use the same seeds, so paired seeds stay together.  Verdict: ``yes``
 when the whole interval lies on the side the paper states, ``no`` when it lies wholly on the
 other side, ``inconclusive`` when it straddles the boundary, ``not applicable`` when the run lacks
-what the quantity needs (e.g. no dropout sweep) or has a single trained seed (no interval).  The definitions are in docs/science.md §7.
+what the quantity needs (e.g. no dropout sweep) or has a single trained seed (no interval).  The
+definitions are in docs/science.md §7.
 """
 
 from __future__ import annotations
