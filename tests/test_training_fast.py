@@ -118,3 +118,81 @@ def test_path_selection(digits):
     assert supports(MLP(64, [4], 10), x) and not supports(MLP(64, [4], 10).to("meta"), x.to("meta"))  # CPU only
     with pytest.raises(ValueError, match="fast"):
         train(MLP(64, [4], 10), x, y, xv, yv, l1=0, l2=0, seed=0, cfg=TrainConfig(fast="yes"))
+
+
+def _levels(data, scale=1 / 16):
+    """The digits fixture quantized to uint8 levels (as datasets are stored) and back to floats."""
+    x, y, xv, yv = data
+    levels = torch.round(x / scale).to(torch.uint8)
+    return levels, levels.to(torch.float32) * scale, y, xv, yv
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_inputs_gathered_as_bytes_give_the_same_model(digits, dropout):
+    """Minibatches gathered from the uint8 levels and scaled are the float inputs exactly: the same
+    weights and history, bit for bit."""
+    levels, x, y, xv, yv = _levels(digits)
+    states, records = [], []
+    for x_bytes in (None, (levels, 1 / 16)):
+        m = build_model({"type": "mlp", "hidden": [32, 16]}, 64, 10, dropout, seed=3)
+        records.append(train(m, x, y, xv, yv, l1=1e-4, l2=1e-3, seed=3, x_bytes=x_bytes,
+                             cfg=TrainConfig(batch_size=64, max_epochs=3, patience=100)))
+        states.append(m.state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert [r["train_loss"] for r in records[0]["history"]] == [r["train_loss"] for r in records[1]["history"]]
+
+
+def test_bytes_that_are_not_the_inputs_are_not_used(digits):
+    from unitclust.fast_mlp import FastMLPEpoch
+
+    levels, x, y, _, _ = _levels(digits)
+    m = build_model({"type": "mlp", "hidden": [8]}, 64, 10, 0.0, seed=0)
+    opt = torch.optim.Adam(m.parameters(), fused=True)
+
+    def epoch(x_bytes):
+        return FastMLPEpoch(m, x, y, l1=0, l2=0, batch_size=64, opt=opt, x_bytes=x_bytes)
+
+    assert epoch((levels, 1 / 16)).x_bytes is not None
+    assert epoch((levels, 1 / 15)).x_bytes is None  # another scale
+    assert epoch((levels.flip(0), 1 / 16)).x_bytes is None  # other rows
+    assert epoch((levels.to(torch.int16), 1 / 16)).x_bytes is None  # not bytes
+
+
+def test_parameters_share_one_buffer_only_while_training(digits):
+    """The step keeps every parameter in one flat buffer; the trained model's parameters have their
+    own storage again, no gradients, and a checkpoint of the usual size."""
+    from unitclust.fast_mlp import FastMLPEpoch
+
+    x, y, _, _ = digits
+    m = build_model({"type": "mlp", "hidden": [32, 16]}, 64, 10, 0.0, seed=0)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    fe = FastMLPEpoch(m, x, y, l1=0, l2=0, batch_size=64, opt=torch.optim.Adam(m.parameters(), fused=True))
+    assert len({p.untyped_storage().data_ptr() for p in m.parameters()}) == 1
+    assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())  # the values moved unchanged
+    fe.close()
+    ptrs = {p.untyped_storage().data_ptr() for p in m.parameters()}
+    assert len(ptrs) == len(list(m.parameters())) and all(p.grad is None for p in m.parameters())
+    assert all(p.untyped_storage().nbytes() == p.numel() * 4 for p in m.parameters())
+    assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
+
+
+def test_training_a_model_does_not_import_dynamo(tmp_path):
+    """torch.optim imports torch._dynamo (1-3 s) on the first call of a wrapped method; a job set up
+    by configure_torch trains the paper's MLP without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from unitclust.runtime import configure_torch\n"
+            "from unitclust.models import build_model\n"
+            "from unitclust.training import TrainConfig, train\n"
+            "configure_torch(1)\n"
+            "x, y = torch.rand(300, 64), torch.randint(0, 10, (300,))\n"
+            "m = build_model({'type': 'mlp', 'hidden': [8]}, 64, 10, 0.0, seed=0)\n"
+            "r = train(m, x[:200], y[:200], x[200:], y[200:], l1=1e-4, l2=1e-3, seed=0,\n"
+            "          cfg=TrainConfig(batch_size=64, max_epochs=3))\n"
+            "assert r['train_path'] == 'fast_mlp' and r['epochs'] == 3\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

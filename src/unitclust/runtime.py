@@ -70,9 +70,11 @@ def configure_torch(threads: int) -> bool:
     """Set up torch for a CPU-friendly job: ``threads`` intra-op threads, one inter-op thread,
     and subnormal floats flushed to zero (x86 CPUs process subnormals very slowly; weights,
     gradients and Adam's moments drift into that range as training goes on; see the README).
-    Returns whether subnormals are now flushed, as observed on a float32 product."""
+    Returns whether subnormals are now flushed, as observed on a float32 product.  Optimizers are
+    set to run without importing ``torch._dynamo`` (:func:`skip_dynamo_import`)."""
     import torch
 
+    skip_dynamo_import()
     torch.set_num_threads(max(1, int(threads)))
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
@@ -85,3 +87,30 @@ def denormals_flushed() -> bool:
     import torch
 
     return bool((torch.tensor([1e-39], dtype=torch.float32) * 2.0).item() == 0.0)
+
+
+DYNAMO_WRAPPED = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
+
+
+def skip_dynamo_import() -> int:
+    """Let ``torch.optim`` optimizers run without importing ``torch._dynamo`` (1-3 s per process).
+
+    PyTorch wraps some ``Optimizer`` methods (:data:`DYNAMO_WRAPPED`) in ``torch._disable_dynamo``,
+    whose first call imports ``torch._dynamo`` only to mark the method as not to be compiled, and
+    caches the marked function on it as ``__dynamo_disable``.  A job compiles nothing, so the plain
+    function serves as that mark: storing it in the cache skips the import and changes nothing else.
+    Returns how many methods were marked (0 where ``torch._dynamo`` is already loaded or this
+    torch lays the wrappers out otherwise; then the import simply happens)."""
+    import torch
+
+    if "torch._dynamo" in sys.modules:
+        return 0
+    marked = 0
+    for name in DYNAMO_WRAPPED:
+        wrapper = getattr(torch.optim.Optimizer, name, None)
+        fn = getattr(wrapper, "__wrapped__", None)
+        code = getattr(wrapper, "__code__", None)
+        if fn is not None and code is not None and Path(code.co_filename).name == "_compile.py":
+            setattr(fn, "__dynamo_disable", fn)  # the name torch._compile caches the marked function under
+            marked += 1
+    return marked

@@ -123,7 +123,7 @@ def autograd_epoch(model: nn.Module, opt, x_tr, y_tr, order, *, l1: float, l2: f
 
 
 def train(model: nn.Module, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, seed: int,
-          cfg: TrainConfig = TrainConfig(), on_epoch=None) -> dict:
+          cfg: TrainConfig = TrainConfig(), on_epoch=None, x_bytes=None) -> dict:
     """Train ``model`` in place and load its best-validation state; returns the training record.
 
     The minibatch order is drawn from a generator seeded with ``seed`` and dropout
@@ -135,7 +135,8 @@ def train(model: nn.Module, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, s
     seconds; ``on_epoch(row)`` is called with each row as it is made.  ``train_path`` says which
     per-step code ran: ``fast_mlp`` (:mod:`unitclust.fast_mlp`, chosen for a plain float32
     :class:`~unitclust.models.MLP` unless ``cfg.fast == "off"``) or ``autograd``; both give the
-    same model up to float rounding.
+    same model up to float rounding.  ``x_bytes`` = (uint8 levels, scale) with ``x_tr == levels.float()
+    * scale``, as datasets are stored, lets the fast path gather minibatches as bytes.
     """
     if cfg.monitor not in ("objective", "cross_entropy"):
         raise ValueError(f"unknown monitor {cfg.monitor!r}; allowed: objective, cross_entropy")
@@ -156,8 +157,11 @@ def train(model: nn.Module, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, s
             return ce + penalty(model, l1, l2).item(), acc
 
     path = "fast_mlp" if cfg.fast == "auto" and fast_mlp.supports(model, x_tr) else "autograd"
+    fast = None
     if path == "fast_mlp":
-        run_epoch = fast_mlp.FastMLPEpoch(model, x_tr, y_tr, l1=l1, l2=l2, batch_size=cfg.batch_size, opt=opt).run
+        fast = fast_mlp.FastMLPEpoch(model, x_tr, y_tr, l1=l1, l2=l2, batch_size=cfg.batch_size, opt=opt,
+                                     x_bytes=x_bytes)
+        run_epoch = fast.run
     else:
         def run_epoch(order):
             return autograd_epoch(model, opt, x_tr, y_tr, order, l1=l1, l2=l2, batch_size=cfg.batch_size)
@@ -190,6 +194,8 @@ def train(model: nn.Module, x_tr, y_tr, x_val, y_val, *, l1: float, l2: float, s
             stale += 1
             if stale >= cfg.patience:
                 break
+    if fast is not None:
+        fast.close()
     model.load_state_dict(best_state)
     model.eval()
     return {"epochs": epochs, "best_epoch": best_epoch, "best_val_objective": best_loss,

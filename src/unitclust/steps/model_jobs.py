@@ -53,8 +53,9 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
         record = {"epochs": 0, "best_epoch": 0, "diverged": False}
         if trained:
             cfg = TrainConfig(**training.protocol())
+            x_bytes = (torch.as_tensor(arrays["x_train"], device=dev)[tr], float(arrays["scale"]))  # = x_train
             record = train(model, *splits["train"], *splits["val"], l1=l1, l2=l2, seed=seed, cfg=cfg,
-                           on_epoch=_print_epoch)
+                           on_epoch=_print_epoch, x_bytes=x_bytes)
         metrics = model_metrics(model, splits)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         lease_end = time.time()
