@@ -20,6 +20,14 @@ machine touch every variant alike):
 It prints s/epoch, the ratios against ``fast_mlp``, the limit's share of ``fast_mlp``'s time, and
 the largest difference between the ``autograd`` and ``fast_mlp`` weights (same seed, same data).
 
+Section ``job`` (issue 22, per trained model): the train job's own function
+(``unitclust.steps.train_one``) in a fresh process per run, training one model to its early stop
+under the paper's protocol (imports, data, training, metrics and checkpoint: what a workflow job
+pays), from this checkout and from the source of ``--before`` (a git revision; by default the
+last one before issue 22's training work, whose jobs trained with autograd), alternated over
+``--job-repeats`` rounds.  It prints the median process seconds, the ratio, and each side's
+epochs, best epoch and test accuracy (which must agree within float noise).
+
 Section ``subnormal`` (the earlier measurement): ``--epochs`` (40) epochs, early stopping off, of
 the autograd path under each variant, the same model (seed 0) each time:
 
@@ -30,12 +38,18 @@ the autograd path under each variant, the same model (seed 0) each time:
 It prints seconds per epoch over the first and last 4 epochs, the late/early ratio, the
 speed-up against ``previous`` (mean s/epoch over all epochs), and the test accuracy (the code paths must agree).
 
-    python benchmarks/train.py [--sections paths subnormal] [--path-epochs 3 --repeats 3]
+    python benchmarks/train.py [--sections paths job subnormal] [--path-epochs 3 --repeats 3]
                                [--epochs 40] [--settings l2=1e-5 l2=3.16e-3 dropout=0.5]
+                               [--before REV --job-repeats 2]
 """
 import argparse
+import json
 import math
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +57,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unitclust.data import DataUnavailableError, load_idx_dataset, to_tensors, train_val_split
+from unitclust.data import DataUnavailableError, load_idx_dataset, save_dataset, to_tensors, train_val_split
 from unitclust.models import build_model
 from unitclust.training import TrainConfig, evaluate, penalty, train
 
@@ -54,6 +68,8 @@ PATHS = {  # name: (flush subnormals to zero, Adam implementation); all on the a
     "flush+fused": (True, "fused"),
 }
 WINDOW = 4
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE_ISSUE_22 = "f06548b~1"  # the last commit whose train jobs used the autograd path
 
 
 def mnist_or_synthetic(folder: Path) -> tuple[dict, str]:
@@ -160,6 +176,7 @@ def compare_paths(arrays, setting, epochs, repeats):
     x, y = to_tensors(arrays, "train")
     tr, va = train_val_split(len(x), 0, 0.1)
     x_tr, y_tr, x_val, y_val = x[tr], y[tr], x[va], y[va]
+    x_bytes = (torch.as_tensor(arrays["x_train"])[tr], float(arrays["scale"]))  # as train_one gives them
     seconds = {"textbook": [], "autograd": [], "fast_mlp": []}
     cpu = {name: [] for name in seconds}
     states, acc, step_s, step_cpu = {}, {}, math.inf, math.inf
@@ -173,7 +190,8 @@ def compare_paths(arrays, setting, epochs, repeats):
                 seconds[name] += textbook_epochs(model, x_tr, y_tr, x_val, y_val, setting, epochs, seed=0)
             else:
                 cfg = TrainConfig(max_epochs=epochs, patience=epochs + 1, fast="off" if name == "autograd" else "auto")
-                record = train(model, x_tr, y_tr, x_val, y_val, l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg)
+                record = train(model, x_tr, y_tr, x_val, y_val, l1=setting["l1"], l2=setting["l2"], seed=0, cfg=cfg,
+                               x_bytes=x_bytes if name == "fast_mlp" else None)
                 assert record["train_path"] == name, record["train_path"]
                 seconds[name] += [h["seconds"] for h in record["history"]]
                 states[name] = model.state_dict()
@@ -205,6 +223,64 @@ def section_paths(arrays, args):
                   f"{acc['autograd']:7.4f}/{acc['fast_mlp']:.4f}", flush=True)
 
 
+# ------------------------------------------------------------------ section "job"
+JOB = """
+import inspect, json, sys, time
+from unitclust.steps import train_one
+src, data, out, setting = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+import unitclust
+assert unitclust.__file__.startswith(src), (unitclust.__file__, src)
+training = {"lr": 1e-3, "batch_size": 200, "max_epochs": 500, "lr_factor": 0.25, "lr_patience": 3, "patience": 6,
+            "monitor": "objective", "val_fraction": 0.1}
+kw = ({"setting": setting} if "setting" in inspect.signature(train_one).parameters else setting)
+m = train_one(data, out + "/model.pt", out + "/metrics.json", out + "/history.csv", arch={"type": "mlp",
+              "hidden": [64, 64]}, seed=0, training=training, **kw)
+print(json.dumps({k: m.get(k) for k in ("epochs", "best_epoch", "test_acc", "train_seconds", "train_path")}))
+"""
+
+
+def run_job(src: Path, data: Path, setting: dict, out: Path) -> dict:
+    """One train job in a fresh process with the package at ``src``: its metrics and process seconds."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", JOB, str(src), str(data), str(out), json.dumps(setting)],
+                          capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"train job from {src} failed:\n{proc.stderr[-3000:]}")
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_s": seconds}
+
+
+def section_job(arrays, args):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = tmp / "data.npz"
+        save_dataset(data, arrays, "mnist")
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src"], capture_output=True,
+                                 check=True).stdout
+        (tmp / "before").mkdir()
+        subprocess.run(["tar", "-x", "-C", str(tmp / "before")], input=archive, check=True)
+        sources = {"before": tmp / "before" / "src", "now": ROOT / "src"}
+        print(f"\n[job] one train job per run (fresh process, trained to its early stop), --before {args.before} "
+              f"vs this checkout; medians of {args.job_repeats} alternated rounds")
+        print(f"{'setting':<14} {'before s':>9} {'now s':>7} {'before/now':>10} {'epochs':>9} {'best':>9} "
+              f"{'s/epoch':>13} {'test acc':>15} {'paths':>20}")
+        for text in args.settings:
+            runs = {name: [] for name in sources}
+            for r in range(args.job_repeats):
+                for name, src in sources.items():
+                    runs[name].append(run_job(src, data, parse_setting(text), tmp / f"{name}{r}"))
+            med = {name: statistics.median(x["process_s"] for x in v) for name, v in runs.items()}
+            b, n = runs["before"][0], runs["now"][0]
+            per_epoch = {name: statistics.median(x["train_seconds"] / x["epochs"] for x in v)
+                         for name, v in runs.items()}
+            print(f"{text:<14} {med['before']:9.2f} {med['now']:7.2f} {med['before'] / med['now']:9.2f}x "
+                  f"{b['epochs']:>4}/{n['epochs']:<4} {b['best_epoch']:>4}/{n['best_epoch']:<4} "
+                  f"{per_epoch['before']:6.3f}/{per_epoch['now']:.3f} {b['test_acc']:.4f}/{n['test_acc']:.4f} "
+                  f"{b.get('train_path') or 'autograd':>9}/{n['train_path']}", flush=True)
+
+
 # ------------------------------------------------------------------ section "subnormal"
 def section_subnormal(arrays, args):
     print(f"\n[subnormal] autograd path, {args.epochs} epochs; "
@@ -224,19 +300,24 @@ def section_subnormal(arrays, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sections", nargs="+", default=["paths", "subnormal"], choices=["paths", "subnormal"])
+    ap.add_argument("--sections", nargs="+", default=["paths", "job", "subnormal"],
+                    choices=["paths", "job", "subnormal"])
     ap.add_argument("--path-epochs", type=int, default=3, help="epochs per variant and round (section paths)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds (section paths)")
     ap.add_argument("--epochs", type=int, default=40, help="epochs per variant (section subnormal)")
     ap.add_argument("--settings", nargs="+", default=["l2=1e-5", "l2=3.16e-3", "dropout=0.5"])
     ap.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     ap.add_argument("--data", type=Path, default=Path("data/mnist"))
+    ap.add_argument("--before", default=BEFORE_ISSUE_22, help="git revision to compare train jobs with (section job)")
+    ap.add_argument("--job-repeats", type=int, default=2, help="alternated rounds per side (section job)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     arrays, source = mnist_or_synthetic(args.data)
     print(f"{source}; 784-64-64-10, batch 200, 1 thread, {time.strftime('%Y-%m-%d %H:%M')}")
     if "paths" in args.sections:
         section_paths(arrays, args)
+    if "job" in args.sections:
+        section_job(arrays, args)
     if "subnormal" in args.sections:
         section_subnormal(arrays, args)
 

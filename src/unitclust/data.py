@@ -348,13 +348,23 @@ def load_dataset(path: str | os.PathLike) -> dict:
     return out
 
 
-def to_tensors(arrays: dict[str, np.ndarray], split: str, device="cpu"):
-    """Float pixels in [0, 1] and int64 labels of ``split`` ('train' or 'test') as torch tensors."""
+def to_tensors(arrays: dict[str, np.ndarray], split: str, device="cpu", rows=None):
+    """Float pixels in [0, 1] and int64 labels of ``split`` ('train' or 'test') as torch tensors; only
+    the examples at index tensor ``rows`` if given (gathered as bytes, then scaled: the same floats)."""
     import torch
 
-    x = torch.as_tensor(arrays[f"x_{split}"], device=device).to(torch.float32) * float(arrays["scale"])
-    y = torch.as_tensor(arrays[f"y_{split}"].astype(np.int64), device=device)
-    return x, y
+    x = torch.as_tensor(arrays[f"x_{split}"])
+    y = torch.as_tensor(arrays[f"y_{split}"].astype(np.int64))
+    if rows is not None:
+        x, y = x[rows.cpu()], y[rows.cpu()]
+    return scaled(x.to(device), arrays["scale"]), y.to(device)
+
+
+def scaled(levels, scale):
+    """The float inputs of stored uint8 pixel ``levels``: ``levels * scale`` in float32."""
+    import torch
+
+    return levels.to(torch.float32) * float(scale)
 
 
 def train_val_split(n: int, seed: int, val_fraction: float = 0.1):

@@ -44,16 +44,15 @@ def train_one(data_path, model_path, metrics_path, history_path=None, *, arch: d
     arrays = load_dataset(data_path)
     with lease_device(training.device if trained else "cpu") as lease:
         lease_start, dev = time.time(), lease
-        x_full, y_full = to_tensors(arrays, "train", dev)
+        tr, va = train_val_split(len(arrays["y_train"]), seed, training.val_fraction)
         x_test, y_test = to_tensors(arrays, "test", dev)
-        tr, va = train_val_split(len(x_full), seed, training.val_fraction)
-        tr, va = tr.to(dev), va.to(dev)
-        splits = {"train": (x_full[tr], y_full[tr]), "val": (x_full[va], y_full[va]), "test": (x_test, y_test)}
+        splits = {"train": to_tensors(arrays, "train", dev, rows=tr), "val": to_tensors(arrays, "train", dev, rows=va),
+                  "test": (x_test, y_test)}
         model = build_model(arch, arrays["shape"], int(arrays["y_train"].max()) + 1, dropout, seed).to(dev)
         record = {"epochs": 0, "best_epoch": 0, "diverged": False}
         if trained:
             cfg = TrainConfig(**training.protocol())
-            x_bytes = (torch.as_tensor(arrays["x_train"], device=dev)[tr], float(arrays["scale"]))  # = x_train
+            x_bytes = (torch.as_tensor(arrays["x_train"])[tr].to(dev), arrays["scale"])  # scaled(...) = x_train
             record = train(model, *splits["train"], *splits["val"], l1=l1, l2=l2, seed=seed, cfg=cfg,
                            on_epoch=_print_epoch, x_bytes=x_bytes)
         metrics = model_metrics(model, splits)
