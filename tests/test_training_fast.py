@@ -2,7 +2,7 @@
 
 Same initialization, data order, dropout masks, loss (cross-entropy + l1*sum|W| + l2*sum W^2,
 docs/science.md §2) and Adam: the weights, histories, stopping and best epochs must agree within
-float tolerance (on this CPU they agree bit for bit).  Small random data of digits' shape (64
+float tolerance (the hand-written step sums in another order).  Small random data of digits' shape (64
 pixels, some always zero, as in MNIST) with a ragged last minibatch.
 """
 import pytest

@@ -6,8 +6,9 @@ Loss = cross-entropy + l1 * sum|W| + l2 * sum W^2 over all weight matrices
 early stopping after ``patience`` such epochs; the returned state is the one
 with the lowest validation loss.  Minibatches are slices of whole tensors that
 live on the device (no per-item Dataset/DataLoader).  The paper's MLP takes the hand-written
-step of :mod:`unitclust.fast_mlp` (the same model, 1.7x faster per epoch or more on one CPU thread);
-other models, and ``TrainConfig(fast="off")``, take autograd (:func:`autograd_epoch`).
+step of :mod:`unitclust.fast_mlp` (the same model up to float rounding, with less overhead per step;
+docs/benchmarks.md has the numbers); other models, and ``TrainConfig(fast="off")``, take
+autograd (:func:`autograd_epoch`).
 """
 
 from __future__ import annotations
