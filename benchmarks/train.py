@@ -23,8 +23,9 @@ the largest difference between the ``autograd`` and ``fast_mlp`` weights (same s
 Section ``job`` (issue 22, per trained model): the train job's own function
 (``unitclust.steps.train_one``) in a fresh process per run, training one model to its early stop
 under the paper's protocol (imports, data, training, metrics and checkpoint: what a workflow job
-pays), from this checkout and from the source of ``--before`` (a git revision; by default the
-last one before issue 22's training work, whose jobs trained with autograd), alternated over
+pays, up to the end of its process as that version's scripts end it), from this checkout and from
+the source of ``--before`` (a git revision; by default the last one before issue 22's training
+work, whose jobs trained with autograd), alternated over
 ``--job-repeats`` rounds.  It prints the median process seconds, the ratio, and each side's
 epochs, best epoch and test accuracy (which must agree within float noise).
 
@@ -236,6 +237,8 @@ kw = ({"setting": setting} if "setting" in inspect.signature(train_one).paramete
 m = train_one(data, out + "/model.pt", out + "/metrics.json", out + "/history.csv", arch={"type": "mlp",
               "hidden": [64, 64]}, seed=0, training=training, **kw)
 print(json.dumps({k: m.get(k) for k in ("epochs", "best_epoch", "test_acc", "train_seconds", "train_path")}))
+from unitclust import runtime  # a job ends as that version's jobs end (end_process: no interpreter teardown)
+getattr(runtime, "end_process", sys.exit)(0)
 """
 
 

@@ -91,6 +91,16 @@ def test_save_load_roundtrip_and_tensors(tmp_path):
     assert x.shape == (359, 64) and float(x.max()) <= 1.0 and y.dtype.is_floating_point is False
 
 
+def test_loading_only_the_test_split_gives_the_same_test_arrays(tmp_path):
+    arrays = data.load_digits_dataset()
+    data.save_dataset(tmp_path / "d.npz", arrays, "digits")
+    full, test = data.load_dataset(tmp_path / "d.npz"), data.load_dataset(tmp_path / "d.npz", splits=("test",))
+    assert "x_train" not in test and "y_train" not in test
+    assert test["shape"] == full["shape"] == (1, 8, 8) and test["name"] == "digits"
+    for a, b in zip(data.to_tensors(test, "test"), data.to_tensors(full, "test")):
+        assert a.equal(b)
+
+
 def test_corrupt_npz(tmp_path):
     (tmp_path / "d.npz").write_bytes(b"PK\x03\x04broken")
     with pytest.raises(ValueError, match="Delete it and rerun"):

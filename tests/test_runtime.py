@@ -30,3 +30,46 @@ def test_scripts_import_the_package_of_their_own_checkout(tmp_path):
             "print(unitclust.__file__)" % (str(ROOT / "src"), str(tmp_path / "workflow/scripts")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert Path(out.strip()).resolve().is_relative_to(tmp_path / "src")
+
+
+RUN = """
+import atexit, sys, types
+from pathlib import Path
+from unitclust.runtime import run_script
+atexit.register(lambda: Path(sys.argv[1]).with_suffix('.atexit').write_text('teardown ran'))
+def main(sm):
+    print('result summary')
+    sys.__stdout__.write('unflushed line on the real stdout')
+    if sys.argv[2] == 'fail':
+        raise ValueError('bad input')
+    Path(sm.output[0]).write_text('out')
+sm = types.SimpleNamespace(rule='r', wildcards={}, input=[], output=[sys.argv[1] + '.out'], params={}, threads=1,
+                           log=[sys.argv[1] + '.log'])
+run_script(main, sm)
+print('not reached')
+"""
+
+
+def _job(tmp_path, mode):
+    return subprocess.run([sys.executable, "-c", RUN, str(tmp_path / "job"), mode], capture_output=True, text=True,
+                          cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+
+
+def test_a_finished_job_ends_its_process_at_once_with_everything_written(tmp_path):
+    """The job's output, log and real stdout are complete; the interpreter's teardown (here an
+    atexit hook) is skipped, and nothing after run_script runs."""
+    proc = _job(tmp_path, "ok")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "unflushed line on the real stdout"
+    assert (tmp_path / "job.out").read_text() == "out"
+    log = (tmp_path / "job.log").read_text()
+    assert "result summary" in log and "done in" in log.splitlines()[-1]
+    assert not (tmp_path / "job.atexit").exists()
+
+
+def test_a_failed_job_exits_1_with_its_reason(tmp_path):
+    proc = _job(tmp_path, "fail")
+    assert proc.returncode == 1
+    assert "ERROR in rule r: ValueError: bad input" in proc.stderr
+    assert "Traceback" in (tmp_path / "job.log").read_text()
+    assert not (tmp_path / "job.out").exists()

@@ -299,7 +299,7 @@ def image_shape(arrays_or_name) -> tuple[int, ...]:
         return tuple(int(s) for s in np.asarray(arrays["shape"]).ravel())
     if arrays.get("name") is not None:
         return image_shape(str(arrays["name"]))
-    n = int(np.shape(arrays["x_train"])[1])
+    n = int(np.shape(arrays["x_train"] if "x_train" in arrays else arrays["x_test"])[1])
     fits = {shape for shape in IMAGE_SHAPES.values() if math.prod(shape) == n}
     if len(fits) != 1:
         raise ValueError("cannot tell the image shape of a dataset without 'shape' or 'name' whose images have "
@@ -309,7 +309,9 @@ def image_shape(arrays_or_name) -> tuple[int, ...]:
 
 def _check_shape(shape: tuple[int, ...], arrays: dict) -> None:
     for split in ("train", "test"):
-        x = arrays[f"x_{split}"]
+        x = arrays.get(f"x_{split}")
+        if x is None:  # a split the caller did not load
+            continue
         if x.ndim != 2 or x.shape[1] != math.prod(shape):
             raise ValueError(f"x_{split} has shape {x.shape}, but images of shape {shape} need "
                              f"(N, {math.prod(shape)}) flat pixels")
@@ -330,12 +332,14 @@ def save_dataset(path: str | os.PathLike, arrays: dict[str, np.ndarray], name: s
             np.savez(fh, name=np.str_(name), shape=np.asarray(shape, dtype=np.int64), **payload)
 
 
-def load_dataset(path: str | os.PathLike) -> dict:
-    """Read a prepared ``.npz`` dataset: its arrays, ``name`` (str, None if absent) and ``shape`` (tuple of
-    ints; files without it get :func:`image_shape` of their name); a clear error if it is corrupt."""
+def load_dataset(path: str | os.PathLike, splits=("train", "test")) -> dict:
+    """Read a prepared ``.npz`` dataset: the arrays of ``splits`` ('train', 'test'; a job that needs only
+    the test split skips reading the training images), ``scale``, ``name`` (str, None if absent) and
+    ``shape`` (tuple of ints; files without it get :func:`image_shape` of their name); a clear error if it
+    is corrupt."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            out = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test", "scale")}
+            out = {k: f[k] for k in [f"{a}_{s}" for s in splits for a in ("x", "y")] + ["scale"]}
             out["name"] = str(f["name"]) if "name" in f.files else None
             stored = f["shape"] if "shape" in f.files else None
     except Exception as exc:  # noqa: BLE001 - zipfile/KeyError/ValueError on corrupt files

@@ -99,7 +99,7 @@ def similarity_one(model_path, data_path, out_path, *, model_id: str, similarity
     opts = SimilarityOptions.of(similarity)
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
-    arrays = load_dataset(data_path)
+    arrays = load_dataset(data_path, splits=("test",))
     model = model_from_checkpoint(ckpt)
     modules, names = analysed_layers(model, ckpt)
     finite = all(torch.isfinite(v).all() for v in model.state_dict().values())
@@ -174,7 +174,7 @@ def _null_q(model_path, data_path, n_null, *, model_id, seed, similarity: dict, 
     configure_torch(threads)
     ckpt = io.load_checkpoint(model_path)
     model = model_from_checkpoint(ckpt)
-    x, y = to_tensors(load_dataset(data_path), "test", "cpu")
+    x, y = to_tensors(load_dataset(data_path, splits=("test",)), "test", "cpu")
     return null_modularity(model, x, n_null, model_id=model_id, seed=seed, similarity=similarity,
                            clustering=clustering, y=y, layers=analysed_layers(model, ckpt)[0])
 
@@ -297,7 +297,7 @@ def lesion_one(model_path, clusters_path, data_path, out_path, *, model_id: str,
     rows, raw = [], {}
     with lease_device(device) as dev:
         if status == "ok":
-            x, y = to_tensors(load_dataset(data_path), "test", dev)
+            x, y = to_tensors(load_dataset(data_path, splits=("test",)), "test", dev)
             labels = {mod: {m: lab for m, (lab, _) in layers[ln].items()} for mod, ln in zip(modules, lnames)}
             rows, raw = lesion_tests(model.to(dev), labels, x, y, mode=opts.mode, n_random=opts.n_random,
                                   seed=opts.seed, model_id=model_id, names=dict(zip(modules, lnames)),
