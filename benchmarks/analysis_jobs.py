@@ -1,6 +1,7 @@
 """Seconds per analysis job (similarity, cluster, compare, lesion) of one model: imports vs work.
 
-Each job is run as the workflow runs it, a fresh Python process, ``--runs`` times; inside, the
+Each job is run as the workflow runs it, a fresh Python process ended as the scripts end it
+(``unitclust.runtime.end_process``), ``--runs`` times; inside, the
 process times the Snakemake preamble's imports, the package and library imports of the job and
 the job's work, and the whole process is timed from outside.  The comparison job is also run the
 previous way (clusim's ``element_sim`` for every pair) as a baseline, and the ratio printed.  The
@@ -31,6 +32,8 @@ t2 = time.perf_counter()
 {work}
 t3 = time.perf_counter()
 print(json.dumps({{"preamble": t1 - t0, "imports": t2 - t1, "work": t3 - t2}}))
+from unitclust.runtime import end_process  # the process ends as the workflow's scripts end it
+end_process()
 """
 # The baseline lesion: what one would write without stacking groups, a forward hook and a pass over
 # the inputs (batches of 1000) per group; it replaces unitclust.lesion.lesion_accuracies in the job.

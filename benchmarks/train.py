@@ -20,6 +20,10 @@ machine touch every variant alike):
 It prints s/epoch, the ratios against ``fast_mlp``, the limit's share of ``fast_mlp``'s time, and
 the largest difference between the ``autograd`` and ``fast_mlp`` weights (same seed, same data).
 
+Section ``batched`` (issue 22): the matrix products of one step for ``--models`` paired networks,
+one network after another against all at once with batched products (``bmm``), as paired seeds
+trained together in one process would run them: whether batching the products is itself faster.
+
 Section ``job`` (issue 22, per trained model): the train job's own function
 (``unitclust.steps.train_one``) in a fresh process per run, training one model to its early stop
 under the paper's protocol (imports, data, training, metrics and checkpoint: what a workflow job
@@ -39,7 +43,7 @@ the autograd path under each variant, the same model (seed 0) each time:
 It prints seconds per epoch over the first and last 4 epochs, the late/early ratio, the
 speed-up against ``previous`` (mean s/epoch over all epochs), and the test accuracy (the code paths must agree).
 
-    python benchmarks/train.py [--sections paths job subnormal] [--path-epochs 3 --repeats 3]
+    python benchmarks/train.py [--sections paths batched job subnormal] [--path-epochs 3 --repeats 3]
                                [--epochs 40] [--settings l2=1e-5 l2=3.16e-3 dropout=0.5]
                                [--before REV --job-repeats 2]
 """
@@ -166,6 +170,56 @@ def sgemm_limit(batch=200, widths=(784, 64, 64, 10), reps=100, clock=time.perf_c
             step()
         best = min(best, (clock() - t0) / reps)
     return best, flop / 1e9
+
+
+def batched_products(models=9, batch=200, widths=(784, 64, 64, 10), reps=50):
+    """Seconds per model of one training step's matrix products (as :func:`sgemm_limit`) for ``models``
+    networks: one network after another (``mm``/``addmm``) and all at once (``bmm``/``baddbmm`` over a
+    leading model dimension, as paired seeds trained together would run them); best of 3 each."""
+    g = torch.Generator().manual_seed(0)
+    acts = [torch.rand(models, batch, w, generator=g) for w in widths]
+    ws = [torch.randn(models, b, a, generator=g) for a, b in zip(widths[:-1], widths[1:])]
+    bs = [torch.randn(models, 1, b, generator=g) for b in widths[1:]]
+    outs = [torch.empty(models, batch, b) for b in widths[1:]]
+    gws, das = [torch.empty_like(w) for w in ws], [torch.empty_like(a) for a in acts]
+
+    def one_by_one():
+        for m in range(models):
+            for a, w, b, o in zip(acts, ws, bs, outs):
+                torch.addmm(b[m, 0], a[m], w[m].t(), out=o[m])
+            for layer in range(len(ws) - 1, -1, -1):
+                torch.mm(outs[layer][m].t(), acts[layer][m], out=gws[layer][m])
+                if layer > 0:
+                    torch.mm(outs[layer][m], ws[layer][m], out=das[layer][m])
+
+    def together():
+        for a, w, b, o in zip(acts, ws, bs, outs):
+            torch.baddbmm(b, a, w.transpose(1, 2), out=o)
+        for layer in range(len(ws) - 1, -1, -1):
+            torch.bmm(outs[layer].transpose(1, 2), acts[layer], out=gws[layer])
+            if layer > 0:
+                torch.bmm(outs[layer], ws[layer], out=das[layer])
+
+    best = {}
+    for name, step in (("one by one", one_by_one), ("batched", together)):
+        for _ in range(5):
+            step()
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                step()
+            times.append((time.perf_counter() - t0) / reps / models)
+        best[name] = min(times)
+    return best
+
+
+def section_batched(arrays, args):
+    print(f"\n[batched] matrix products of one step per model, {args.models} paired networks one by one vs "
+          "batched over a model dimension (bmm); best of 3")
+    best = batched_products(models=args.models)
+    print(f"one by one {best['one by one'] * 1e3:.3f} ms, batched {best['batched'] * 1e3:.3f} ms per model-step: "
+          f"batched / one by one = {best['batched'] / best['one by one']:.2f}x", flush=True)
 
 
 def compare_paths(arrays, setting, epochs, repeats):
@@ -303,8 +357,9 @@ def section_subnormal(arrays, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sections", nargs="+", default=["paths", "job", "subnormal"],
-                    choices=["paths", "job", "subnormal"])
+    ap.add_argument("--sections", nargs="+", default=["paths", "batched", "job", "subnormal"],
+                    choices=["paths", "batched", "job", "subnormal"])
+    ap.add_argument("--models", type=int, default=9, help="paired networks (section batched)")
     ap.add_argument("--path-epochs", type=int, default=3, help="epochs per variant and round (section paths)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds (section paths)")
     ap.add_argument("--epochs", type=int, default=40, help="epochs per variant (section subnormal)")
@@ -319,6 +374,8 @@ def main():
     print(f"{source}; 784-64-64-10, batch 200, 1 thread, {time.strftime('%Y-%m-%d %H:%M')}")
     if "paths" in args.sections:
         section_paths(arrays, args)
+    if "batched" in args.sections:
+        section_batched(arrays, args)
     if "job" in args.sections:
         section_job(arrays, args)
     if "subnormal" in args.sections:
