@@ -6,7 +6,8 @@ Nothing here is part of the package.  Two hooks, each switched on by an environm
 * ``UNITCLUST_IMPORT_AUDIT=<folder>``: when the job first imports ``unitclust``, note the
   modules already loaded (Snakemake's preamble); at exit, write the top-level modules the job
   imported beyond those to ``<folder>/<rule>.<pid>.json`` (tests/test_envs.py checks them
-  against the rule's conda environment).
+  against the rule's conda environment).  A finished job ends without running atexit hooks
+  (``unitclust.runtime.end_process``), so the audit is also written just before that.
 * ``UNITCLUST_FAKE_GPUS=<k>``: ``unitclust.devices.lease_device`` leases among k pretend GPUs
   with its real lock files, records ``{device, start, end}`` to
   ``<UNITCLUST_LEASE_RECORDS>/<pid>.json`` and lets the job compute on the CPU.
@@ -35,9 +36,26 @@ def _write_audit(preloaded):
     (Path(AUDIT) / f"{rule}.{os.getpid()}.json").write_text(json.dumps({"rule": rule, "modules": names}))
 
 
+_PRELOADED = []
+
+
 def _on_unitclust(module):
     if AUDIT:
-        atexit.register(_write_audit, frozenset(sys.modules))
+        _PRELOADED.append(frozenset(sys.modules))
+        atexit.register(_write_audit, _PRELOADED[0])
+
+
+def _on_runtime(module):
+    if not AUDIT:
+        return
+    end = module.end_process
+
+    def audited_end(code=0):
+        if _PRELOADED:
+            _write_audit(_PRELOADED[0])
+        end(code)
+
+    module.end_process = audited_end
 
 
 def _on_devices(module):
@@ -59,7 +77,7 @@ def _on_devices(module):
     module.lease_device = fake_lease
 
 
-HOOKS = {"unitclust": _on_unitclust, "unitclust.devices": _on_devices}
+HOOKS = {"unitclust": _on_unitclust, "unitclust.runtime": _on_runtime, "unitclust.devices": _on_devices}
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
