@@ -99,6 +99,8 @@ def test_loading_only_the_test_split_gives_the_same_test_arrays(tmp_path):
     assert test["shape"] == full["shape"] == (1, 8, 8) and test["name"] == "digits"
     for a, b in zip(data.to_tensors(test, "test"), data.to_tensors(full, "test")):
         assert a.equal(b)
+    with pytest.raises(ValueError, match="unknown split.*'val'"):
+        data.load_dataset(tmp_path / "d.npz", splits=("test", "val"))
 
 
 def test_corrupt_npz(tmp_path):

@@ -337,6 +337,9 @@ def load_dataset(path: str | os.PathLike, splits=("train", "test")) -> dict:
     the test split skips reading the training images), ``scale``, ``name`` (str, None if absent) and
     ``shape`` (tuple of ints; files without it get :func:`image_shape` of their name); a clear error if it
     is corrupt."""
+    unknown = sorted(set(splits) - {"train", "test"})
+    if unknown:  # a caller's mistake, not a corrupt file
+        raise ValueError(f"load_dataset: unknown split(s) {', '.join(map(repr, unknown))}; allowed: 'train', 'test'")
     try:
         with np.load(path, allow_pickle=False) as f:
             out = {k: f[k] for k in [f"{a}_{s}" for s in splits for a in ("x", "y")] + ["scale"]}
