@@ -7,6 +7,9 @@ run's Snakemake log, the measured wall time from its first to its last timestamp
 ``--untrained-seeds`` restrict the sums to the models of a smaller grid (seeds below the numbers
 given), to estimate what that grid would take: its job-seconds divided by ``--cores`` is a lower
 bound on its wall time, and the full run's wall / (job-seconds / cores) is the packing overhead.
+A job of a block of seeds (``training.models_per_job``, files ``seeds=FIRST-LAST.tsv``) counts for the
+share of its seeds below the limit: what blocks of that many seeds would take (blocks of
+``--seeds`` seeds, one fixed cost per block).
 
     python benchmarks/run_times.py results --log .snakemake/log/<run>.snakemake.log --cores 2
     python benchmarks/run_times.py results --seeds 3 --untrained-seeds 20 --cores 2
@@ -19,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 SEED = re.compile(r"seed=(\d+)")
+BLOCK = re.compile(r"seeds=(\d+)-(\d+)")
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 PER_MODEL = ("train", "init_untrained", "import_checkpoint", "similarity", "cluster", "compare")
 
@@ -28,28 +32,33 @@ def _stage(path: Path) -> str:
     return parts[parts.index("benchmarks") + 1].removesuffix(".tsv")
 
 
-def _keep(path: Path, seeds: int | None, untrained_seeds: int | None) -> bool:
-    """Whether a per-model job belongs to the grid with ``seeds`` paired and ``untrained_seeds`` seeds."""
-    match = SEED.search(str(path))
-    if match is None or _stage(path) not in PER_MODEL:
-        return True
+def _share(path: Path, seeds: int | None, untrained_seeds: int | None) -> float:
+    """The share of a job's models in the grid with ``seeds`` paired and ``untrained_seeds`` seeds: 0 or 1
+    for a job of one model, the fraction of its seeds below the limit for a block of seeds."""
+    if _stage(path) not in PER_MODEL:
+        return 1.0
     limit = untrained_seeds if "untrained" in path.parts or _stage(path) == "init_untrained" else seeds
-    return limit is None or int(match.group(1)) < limit
+    block, match = BLOCK.search(str(path)), SEED.search(str(path))
+    if limit is None or (block is None and match is None):
+        return 1.0
+    first, last = (int(block.group(1)), int(block.group(2))) if block else (int(match.group(1)),) * 2
+    return max(0, min(last + 1, limit) - first) / (last - first + 1)
 
 
-def _record(path: Path) -> dict:
+def _record(path: Path, share: float = 1.0) -> dict:
     header, values = path.read_text().splitlines()[:2]
     row = dict(zip(header.split("\t"), values.split("\t")))
     rss = row.get("max_rss", "NA")
-    return {"s": float(row["s"]), "rss": float(rss) if rss not in ("NA", "-") else float("nan")}
+    return {"s": share * float(row["s"]), "rss": float(rss) if rss not in ("NA", "-") else float("nan")}
 
 
 def stage_table(results: Path, seeds=None, untrained_seeds=None) -> dict[str, list[dict]]:
     """Benchmark records grouped by stage (the folder under ``benchmarks/``)."""
     stages: dict[str, list[dict]] = {}
     for path in sorted(results.glob("**/benchmarks/**/*.tsv")):
-        if _keep(path, seeds, untrained_seeds):
-            stages.setdefault(_stage(path), []).append(_record(path))
+        share = _share(path, seeds, untrained_seeds)
+        if share > 0:
+            stages.setdefault(_stage(path), []).append(_record(path, share))
     return stages
 
 

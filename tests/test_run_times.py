@@ -58,6 +58,20 @@ def test_seed_filter_keeps_a_smaller_grid(run):
     assert len(stages["tables"]) == 1  # not a per-model job: always counted
 
 
+def test_a_block_job_counts_for_the_share_of_its_seeds_in_the_grid(tmp_path):
+    exp = tmp_path / "results" / "mnist" / "e"
+    _bench(exp / "benchmarks" / "train" / "l2=0.1" / "seeds=0-8.tsv", 90.0)
+    _bench(exp / "benchmarks" / "train" / "l2=0.1" / "seeds=9-17.tsv", 45.0)
+    _bench(exp / "benchmarks" / "init_untrained" / "seeds=0-3.tsv", 8.0)
+    _bench(exp / "benchmarks" / "init_untrained" / "seed=4.tsv", 1.0)
+    full = run_times.stage_table(tmp_path / "results")
+    assert [r["s"] for r in full["train"]] == [90.0, 45.0]
+    small = run_times.stage_table(tmp_path / "results", seeds=3, untrained_seeds=2)
+    assert [r["s"] for r in small["train"]] == pytest.approx([30.0])  # 3 of 9 seeds; seeds 9-17 not in the grid
+    assert [r["s"] for r in small["init_untrained"]] == pytest.approx([4.0])
+    assert sum(r["s"] for r in run_times.stage_table(tmp_path / "results", seeds=12)["train"]) == pytest.approx(105)
+
+
 def test_epochs_of_trained_models(run):
     assert sorted(e for e, _ in run_times.epochs(run)) == [20, 20, 21, 21, 22, 22]
     assert sorted(e for e, _ in run_times.epochs(run, seeds=1)) == [20, 20]

@@ -87,6 +87,7 @@ class TrainingOptions(Options):
     monitor: str = "objective"  # objective (CE + penalty) | cross_entropy
     threads: int = 1
     device: str = "auto"
+    models_per_job: int = 9  # paired seeds trained (untrained seeds initialised) one after another per job
 
     PROTOCOL: ClassVar[tuple[str, ...]] = ("lr", "batch_size", "max_epochs", "lr_factor", "lr_patience", "patience",
                                            "monitor")

@@ -1,4 +1,5 @@
 # Helpers, configuration loading and validation shared by all rule files.
+import re
 import sys
 from pathlib import Path
 
@@ -105,6 +106,19 @@ def model_files(name, which="models"):
 def model_file(name):
     """Input function of a per-model job: file ``name`` of the job's model."""
     return lambda wildcards: model_path(exp(wildcards), wildcards.model, name)
+
+
+def seed_blocks(untrained=False):
+    """The complete blocks of ``training.models_per_job`` consecutive seeds (0..k-1, k..2k-1, ...) among
+    the trained (``untrained=True``: untrained) models of each experiment: {(first, last): regex of the
+    experiments}.  A block's models are made by one job (train.smk); the other seeds by one job each."""
+    blocks = {}
+    for name, e in EXPERIMENTS.items():
+        k = e.options.training.models_per_job
+        n = 0 if e.own else e.config["untrained_seeds" if untrained else "seeds"]
+        for first in range(0, n - k + 1, k) if k > 1 else ():
+            blocks.setdefault((first, first + k - 1), []).append(name)
+    return {b: "|".join(re.escape(n) for n in names) for b, names in blocks.items()}
 
 
 def experiment_root(e):

@@ -10,7 +10,7 @@ rule train:
         setting=setting_params,
         seed=lambda wc: int(wc.seed),
         arch=lambda wc: exp(wc).options.model.architecture(),
-        training=options("training", exclude=("threads",)),
+        training=options("training", exclude=("threads", "models_per_job")),
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/train/{{setting}}/seed={{seed}}.log",
@@ -46,6 +46,74 @@ rule init_untrained:
         "../../envs/torch.yaml"
     script:
         "../scripts/init_untrained.py"
+
+
+# Blocks of paired seeds (training.models_per_job > 1): one job trains (initialises) the models of
+# each complete block one after another, the same models as one job each (README, "Models per job").
+for (_first, _last), _experiments in seed_blocks().items():
+
+    rule:
+        name:
+            f"train_seeds_{_first}_{_last}"
+        input:
+            data=data_file,
+            checks=OWN_CHECKS,
+        output:
+            model=[f"{R}/models/{{setting}}/seed={s}/model.pt" for s in range(_first, _last + 1)],
+            metrics=[f"{R}/models/{{setting}}/seed={s}/metrics.json" for s in range(_first, _last + 1)],
+            history=[f"{R}/models/{{setting}}/seed={s}/history.csv" for s in range(_first, _last + 1)],
+        wildcard_constraints:
+            experiment=_experiments,
+        params:
+            setting=setting_params,
+            seeds=list(range(_first, _last + 1)),
+            arch=lambda wc: exp(wc).options.model.architecture(),
+            training=options("training", exclude=("threads", "models_per_job")),
+            version=STAGE_VERSION["train"],
+        log:
+            f"{R}/logs/train/{{setting}}/seeds={_first}-{_last}.log",
+        benchmark:
+            f"{R}/benchmarks/train/{{setting}}/seeds={_first}-{_last}.tsv"
+        threads: option("training", "threads")
+        resources:
+            gpu=1,
+        conda:
+            "../../envs/torch.yaml"
+        script:
+            "../scripts/train_block.py"
+
+    workflow.ruleorder(f"train_seeds_{_first}_{_last}", "train")
+
+
+for (_first, _last), _experiments in seed_blocks(untrained=True).items():
+
+    rule:
+        name:
+            f"init_untrained_seeds_{_first}_{_last}"
+        input:
+            data=data_file,
+            checks=OWN_CHECKS,
+        output:
+            model=[f"{R}/models/untrained/seed={s}/model.pt" for s in range(_first, _last + 1)],
+            metrics=[f"{R}/models/untrained/seed={s}/metrics.json" for s in range(_first, _last + 1)],
+        wildcard_constraints:
+            experiment=_experiments,
+        params:
+            seeds=list(range(_first, _last + 1)),
+            arch=lambda wc: exp(wc).options.model.architecture(),
+            val_fraction=option("training", "val_fraction"),
+            version=STAGE_VERSION["train"],
+        log:
+            f"{R}/logs/init_untrained/seeds={_first}-{_last}.log",
+        benchmark:
+            f"{R}/benchmarks/init_untrained/seeds={_first}-{_last}.tsv"
+        threads: 1
+        conda:
+            "../../envs/torch.yaml"
+        script:
+            "../scripts/init_untrained_block.py"
+
+    workflow.ruleorder(f"init_untrained_seeds_{_first}_{_last}", "init_untrained")
 
 
 rule check_checkpoints:

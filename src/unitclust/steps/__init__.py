@@ -3,11 +3,11 @@
 The scripts in ``workflow/scripts`` are thin wrappers around these, so every job can also be
 run (and tested) from Python without Snakemake.  File formats live in :mod:`unitclust.io`.
 Each function returns (or prints) a short summary that the job's log records.
-:mod:`.model_jobs` holds the per-model jobs, :mod:`.table_jobs` the per-experiment tables and
-figure inputs.
+:mod:`.train_jobs` holds the training jobs, :mod:`.model_jobs` the other per-model jobs, :mod:`.table_jobs`
+the per-experiment tables and figure inputs.
 """
 
-from .model_jobs import cluster_one, compare_one, import_one, lesion_one, planted_one, similarity_one, train_one
+from .model_jobs import cluster_one, compare_one, import_one, lesion_one, planted_one, similarity_one
 from .table_jobs import (
     cluster_similarity_table_from_files,
     example_matrices,
@@ -21,9 +21,10 @@ from .table_jobs import (
     scorecard_from_files,
     summary_table_from_files,
 )
+from .train_jobs import train_many, train_one
 
-__all__ = ["train_one", "similarity_one", "import_one", "cluster_one", "compare_one", "lesion_one", "planted_one",
-           "model_id_of",
+__all__ = ["train_one", "train_many", "similarity_one", "import_one", "cluster_one", "compare_one", "lesion_one",
+           "planted_one", "model_id_of",
            "metrics_table_from_files", "modularity_table_from_files", "cluster_similarity_table_from_files",
            "history_table_from_files", "summary_table_from_files", "scorecard_from_files", "robustness_from_files",
            "lesion_tables_from_files", "planted_table_from_files", "example_matrices"]
