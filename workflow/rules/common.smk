@@ -48,14 +48,17 @@ SUMMARY = "results/summary"
 STAGE_VERSION = {"data": 1, "train": 2, "similarity": 2, "cluster": 1, "compare": 2, "lesion": 1}
 
 
+SETTING = r"l2=[^/_]+_l1=[^/_]+_drop=[^/_]+"
+
+
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     experiment=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+[A-Za-z0-9][A-Za-z0-9_.-]*)?",
-    setting=r"l2=[^/_]+_l1=[^/_]+_drop=[^/_]+",
+    setting=SETTING,
     seed=r"\d+",
     strength=r"[0-9][0-9.e+-]*",
     name=r"[A-Za-z0-9_.-]+",
-    model=r"(untrained|l2=[^/_]+_l1=[^/_]+_drop=[^/_]+|checkpoint=[A-Za-z0-9_.-]+)/seed=\d+",
+    model=rf"(untrained|{SETTING}|checkpoint=[A-Za-z0-9_.-]+)/seed=\d+",
 
 
 def exp(wildcards):
@@ -119,6 +122,37 @@ def seed_blocks(untrained=False):
         for first in range(0, n - k + 1, k) if k > 1 else ():
             blocks.setdefault((first, first + k - 1), []).append(name)
     return {b: "|".join(re.escape(n) for n in names) for b, names in blocks.items()}
+
+
+def model_blocks():
+    """The blocks of seed_blocks() for the per-model analysis rules: (name, first, last, experiments
+    regex, regex of the {group} wildcard: a setting, or ``untrained``)."""
+    return [(f"{prefix}_{first}_{last}", first, last, experiments, group)
+            for untrained, prefix, group in ((False, "seeds", SETTING), (True, "untrained_seeds", "untrained"))
+            for (first, last), experiments in seed_blocks(untrained).items()]
+
+
+def stage_resources(stage, **own):
+    """The resources of a block's jobs: their own, then what the profile's set-resources gives the
+    stage (``train``, ``init_untrained``, ``similarity``, ...), since the names of the block
+    rules depend on the config's seeds, which a profile cannot know."""
+    given = workflow.resource_settings.overwrite_resources.get(stage, {})
+    return {**own, **{k: getattr(v, "raw", v) for k, v in given.items()}}
+
+
+def block_files(name, first, last):
+    """Input function of a block job: file ``name`` of the models {group}/seed=first..last."""
+    return lambda wildcards: [model_path(exp(wildcards), f"{wildcards.group}/seed={s}", name)
+                              for s in range(first, last + 1)]
+
+
+def block_outputs(name, first, last):
+    return [f"{R}/models/{{group}}/seed={s}/{name}" for s in range(first, last + 1)]
+
+
+def block_ids(first, last):
+    """Params function of a block job: the model ids {group}/seed=first..last."""
+    return lambda wildcards: [f"{wildcards.group}/seed={s}" for s in range(first, last + 1)]
 
 
 def experiment_root(e):

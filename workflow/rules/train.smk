@@ -76,7 +76,7 @@ for (_first, _last), _experiments in seed_blocks().items():
             f"{R}/benchmarks/train/{{setting}}/seeds={_first}-{_last}.tsv"
         threads: option("training", "threads")
         resources:
-            gpu=1,
+            **stage_resources("train", gpu=1),
         conda:
             "../../envs/torch.yaml"
         script:
@@ -108,6 +108,8 @@ for (_first, _last), _experiments in seed_blocks(untrained=True).items():
         benchmark:
             f"{R}/benchmarks/init_untrained/seeds={_first}-{_last}.tsv"
         threads: 1
+        resources:
+            **stage_resources("init_untrained"),
         conda:
             "../../envs/torch.yaml"
         script:
