@@ -309,16 +309,21 @@ def run_job(src: Path, data: Path, setting: dict, out: Path) -> dict:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_s": seconds}
 
 
+def job_inputs(arrays, rev: str, tmp: Path) -> tuple[Path, Path]:
+    """The dataset written as a workflow job reads it, and the ``src/`` of git revision ``rev``, under ``tmp``."""
+    data = tmp / "data.npz"
+    save_dataset(data, arrays, "mnist")
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, check=True).stdout
+    (tmp / "before").mkdir()
+    subprocess.run(["tar", "-x", "-C", str(tmp / "before")], input=archive, check=True)
+    return data, tmp / "before" / "src"
+
+
 def section_job(arrays, args):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        data = tmp / "data.npz"
-        save_dataset(data, arrays, "mnist")
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src"], capture_output=True,
-                                 check=True).stdout
-        (tmp / "before").mkdir()
-        subprocess.run(["tar", "-x", "-C", str(tmp / "before")], input=archive, check=True)
-        sources = {"before": tmp / "before" / "src", "now": ROOT / "src"}
+        data, before = job_inputs(arrays, args.before, tmp)
+        sources = {"before": before, "now": ROOT / "src"}
         print(f"\n[job] one train job per run (fresh process, trained to its early stop), --before {args.before} "
               f"vs this checkout; medians of {args.job_repeats} alternated rounds")
         print(f"{'setting':<14} {'before s':>9} {'now s':>7} {'before/now':>10} {'epochs':>9} {'best':>9} "
