@@ -63,6 +63,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def digits_npz(tmp_path_factory):
+    """scikit-learn's digits as a prepared dataset file (what the workflow's data job writes)."""
+    from unitclust.data import load_digits_dataset, save_dataset
+
+    path = tmp_path_factory.mktemp("data") / "data.npz"
+    save_dataset(path, load_digits_dataset(), "digits")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _no_flush_denormal_leak():
     """Step functions run in-process flush subnormal floats process-wide (as a job should);

@@ -9,17 +9,14 @@ import pytest
 import torch
 
 from unitclust import io, steps
-from unitclust.data import load_digits_dataset, save_dataset
 from unitclust.measures import MEASURES
 from unitclust.models import build_model
 from unitclust.tables import metrics_table, modularity_table, n_excluded
 
 
-@pytest.fixture(scope="module")
-def data_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "data.npz"
-    save_dataset(path, load_digits_dataset(), "digits")
-    return path
+@pytest.fixture
+def data_path(digits_npz):
+    return digits_npz
 
 
 def _checkpoint(path, model, trained=True):

@@ -5,18 +5,15 @@ import pytest
 import torch
 
 from unitclust import io, steps
-from unitclust.data import load_digits_dataset, save_dataset
 
 ARCH = {"type": "mlp", "hidden": [12, 10]}
 TRAINING = {"max_epochs": 4, "models_per_job": 3}
 VOLATILE = {"wall_time_s", "train_seconds", "lease", "git_hash", "git_dirty", "created", "host"}
 
 
-@pytest.fixture(scope="module")
-def data_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "data.npz"
-    save_dataset(path, load_digits_dataset(), "digits")
-    return path
+@pytest.fixture
+def data_path(digits_npz):
+    return digits_npz
 
 
 def _files(folder, seeds, history=True):
