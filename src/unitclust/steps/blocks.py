@@ -8,15 +8,22 @@ import time
 from .model_jobs import cluster_one, compare_one, similarity_one
 
 
+def check_block(members, paths: dict, what: str = "models") -> None:
+    """A clear error unless ``members`` (model ids or seeds) are distinct, at least one, and every list in
+    ``paths`` has one entry per member."""
+    n = len(members)
+    if n == 0 or len(set(members)) != n:
+        raise ValueError(f"a block needs distinct {what}, at least one, got {list(members)}")
+    wrong = [f"{k} has {len(v)}" for k, v in paths.items() if len(v) != n]
+    if wrong:
+        raise ValueError(f"{n} {what} but {', '.join(wrong)} paths")
+
+
 def each_model(job, model_ids, paths: dict, **common) -> None:
     """``job(**{name: paths[name][i]}, model_id=model_ids[i], **common)`` for each model ``i`` in turn,
     each under a header line, then one summary line.  Every list in ``paths`` has one entry per model."""
+    check_block(model_ids, paths)
     n = len(model_ids)
-    if n == 0 or len(set(model_ids)) != n:
-        raise ValueError(f"a block needs distinct models, at least one, got {list(model_ids)}")
-    wrong = [f"{k} has {len(v)}" for k, v in paths.items() if len(v) != n]
-    if wrong:
-        raise ValueError(f"{n} models but {', '.join(wrong)} paths")
     t0 = time.perf_counter()
     for i, model_id in enumerate(model_ids):
         print(f"--- {model_id} ({i + 1} of {n}) ---", flush=True)

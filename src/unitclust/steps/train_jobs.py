@@ -10,6 +10,7 @@ import time
 from .. import io
 from ..data import load_dataset, to_tensors, train_val_split
 from ..settings import TrainingOptions
+from .blocks import check_block
 
 # training options that say how a job runs, not what it computes (left out of the checkpoint)
 EXECUTION = ("threads", "device", "models_per_job")
@@ -38,16 +39,12 @@ def train_many(data_path, model_paths, metrics_paths, history_paths=None, *, arc
     a job of its own trains it (same split, initialisation, data order and dropout masks: every seed
     reseeds its generators); torch is imported and the dataset read once for all of them.  A failing
     model fails the call (the files of the seeds before it are written)."""
+    from ..runtime import configure_torch
+
     seeds = [int(s) for s in seeds]
     n = len(seeds)
-    if n == 0 or len(set(seeds)) != n:
-        raise ValueError(f"train_many: the seeds must be distinct and at least one, got {seeds}")
-    lists = {"model_paths": model_paths, "metrics_paths": metrics_paths,
-             **({} if history_paths is None else {"history_paths": history_paths})}
-    wrong = [f"{k} has {len(v)}" for k, v in lists.items() if len(v) != n]
-    if wrong:
-        raise ValueError(f"train_many: {n} seeds but {', '.join(wrong)} paths")
-    from ..runtime import configure_torch
+    check_block(seeds, {"model_paths": model_paths, "metrics_paths": metrics_paths,
+                        **({} if history_paths is None else {"history_paths": history_paths})}, "seeds")
 
     training = TrainingOptions.of(training)
     flushed = configure_torch(threads)
