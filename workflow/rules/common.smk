@@ -146,8 +146,14 @@ def block_files(name, first, last):
                               for s in range(first, last + 1)]
 
 
-def block_outputs(name, first, last):
-    return [f"{R}/models/{{group}}/seed={s}/{name}" for s in range(first, last + 1)]
+def block_outputs(name, first, last, group="{group}"):
+    """Output patterns of a block job: file ``name`` of the models group/seed=first..last (``group``: a
+    wildcard pattern such as ``{setting}``, or ``untrained``)."""
+    return [f"{R}/models/{group}/seed={s}/{name}" for s in range(first, last + 1)]
+
+
+# a training job's options: threads and models_per_job say how it runs, not what it computes
+TRAINING_PARAMS = options("training", exclude=("threads", "models_per_job"))
 
 
 def block_ids(first, last):

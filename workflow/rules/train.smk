@@ -10,7 +10,7 @@ rule train:
         setting=setting_params,
         seed=lambda wc: int(wc.seed),
         arch=lambda wc: exp(wc).options.model.architecture(),
-        training=options("training", exclude=("threads", "models_per_job")),
+        training=TRAINING_PARAMS,
         version=STAGE_VERSION["train"],
     log:
         f"{R}/logs/train/{{setting}}/seed={{seed}}.log",
@@ -59,16 +59,16 @@ for (_first, _last), _experiments in seed_blocks().items():
             data=data_file,
             checks=OWN_CHECKS,
         output:
-            model=[f"{R}/models/{{setting}}/seed={s}/model.pt" for s in range(_first, _last + 1)],
-            metrics=[f"{R}/models/{{setting}}/seed={s}/metrics.json" for s in range(_first, _last + 1)],
-            history=[f"{R}/models/{{setting}}/seed={s}/history.csv" for s in range(_first, _last + 1)],
+            model=block_outputs("model.pt", _first, _last, "{setting}"),
+            metrics=block_outputs("metrics.json", _first, _last, "{setting}"),
+            history=block_outputs("history.csv", _first, _last, "{setting}"),
         wildcard_constraints:
             experiment=_experiments,
         params:
             setting=setting_params,
             seeds=list(range(_first, _last + 1)),
             arch=lambda wc: exp(wc).options.model.architecture(),
-            training=options("training", exclude=("threads", "models_per_job")),
+            training=TRAINING_PARAMS,
             version=STAGE_VERSION["train"],
         log:
             f"{R}/logs/train/{{setting}}/seeds={_first}-{_last}.log",
@@ -94,8 +94,8 @@ for (_first, _last), _experiments in seed_blocks(untrained=True).items():
             data=data_file,
             checks=OWN_CHECKS,
         output:
-            model=[f"{R}/models/untrained/seed={s}/model.pt" for s in range(_first, _last + 1)],
-            metrics=[f"{R}/models/untrained/seed={s}/metrics.json" for s in range(_first, _last + 1)],
+            model=block_outputs("model.pt", _first, _last, "untrained"),
+            metrics=block_outputs("metrics.json", _first, _last, "untrained"),
         wildcard_constraints:
             experiment=_experiments,
         params:
